@@ -1,0 +1,50 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck services schemas bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start Podium with embedded defaults (SQLite, in-memory channels) and print demo links.
+run: $(STAMP)
+	$(BIN)/podium migrate
+	@echo
+	@echo "Demo room — open these links in your browser:"
+	@$(BIN)/podium demo
+	@echo
+	$(BIN)/podium serve
+
+## Install what the tests need, start PostgreSQL/Redis if down, lint, type-check and run the suite.
+test: $(STAMP) services lint typecheck
+	$(BIN)/pytest -n 2 --dist loadfile
+
+services:
+	bash scripts/test-services.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	mkdir -p .typecheck/podium
+	touch .typecheck/podium/__init__.py
+	for pkg in core media plugins schemas; do ln -sfn ../../$$pkg .typecheck/podium/$$pkg; done
+	$(BIN)/mypy
+
+schemas: $(STAMP)
+	$(BIN)/python -m podium.schemas.generate
+
+bench: $(STAMP)
+	$(BIN)/python bench/realtime.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

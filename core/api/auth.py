@@ -1,0 +1,24 @@
+"""REST authentication: ``Authorization: Bearer <API secret>`` resolves to the tenant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from podium.core.errors import PodiumError
+from podium.core.tenants import Caller, authenticate
+
+__all__ = ["caller"]
+
+
+async def caller(request: Request[Any, Any, Any]) -> Caller:
+    """Dependency: the authenticated caller, or a 401 with a stable code."""
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise PodiumError("api_key_missing", "send Authorization: Bearer <API secret>", status=401)
+    found = await authenticate(secret.strip())
+    if found is None:
+        raise PodiumError("api_key_invalid", "unknown or revoked API key", status=401)
+    return found

@@ -1,0 +1,196 @@
+"""The ``podium`` command: serve, migrate, tenants, rooms, tokens and the demo seed."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from podium.core.settings import Settings, SettingsError
+
+__all__ = ["main"]
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise SystemExit(f"podium: {exc}") from exc
+
+
+def _run_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` with the database bound (and pooled on PostgreSQL)."""
+    from piccolo.engine.postgres import PostgresEngine
+
+    from podium.core.db.engine import bind, engine_for
+
+    engine = engine_for(settings)
+    bind(engine)
+
+    async def wrapped() -> Any:
+        if isinstance(engine, PostgresEngine):
+            await engine.start_connection_pool(min_size=1, max_size=4)
+        try:
+            return await work()
+        finally:
+            if isinstance(engine, PostgresEngine):
+                await engine.close_connection_pool()
+
+    return asyncio.run(wrapped())
+
+
+def _print(value: Any, as_json: bool) -> None:
+    if as_json:
+        print(msgspec.json.encode(value).decode())
+    else:
+        for key, item in msgspec.to_builtins(value).items():
+            print(f"{key}: {item}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    settings = _settings()
+    host = args.host or settings.host
+    port = args.port or settings.port
+    os.environ["PODIUM_HOST"], os.environ["PODIUM_PORT"] = host, str(port)
+    print(f"Podium listening on http://{host}:{port}", flush=True)
+    uvicorn.run(
+        "podium.core.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        # Hard transport limit; the app refuses frames above max_frame_bytes itself with a clear error.
+        ws_max_size=settings.max_frame_bytes * 4,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+        lifespan="on",
+        proxy_headers=True,
+    )
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from podium.core.db.migrate import migrate
+
+    settings = _settings()
+    applied = _run_db(settings, migrate)
+    print(f"migrations applied: {applied}" if applied else "database is up to date")
+
+
+def cmd_tenant_create(args: argparse.Namespace) -> None:
+    from podium.core.auth.keys import SecretBox
+    from podium.core.tenants import create_tenant
+
+    settings = _settings()
+    box = SecretBox(settings.resolved_secret_key())
+    issued = _run_db(settings, lambda: create_tenant(args.name, box, slug=args.slug))
+    _print(issued, args.json)
+    if not args.json:
+        print("Keep the secret: it is shown only once.", file=sys.stderr)
+
+
+def cmd_room_create(args: argparse.Namespace) -> None:
+    from podium.core.rooms import RoomCreate, create_room
+    from podium.core.services import tenant_ref
+
+    settings = _settings()
+    spec = msgspec.convert(
+        {
+            "slug": args.slug,
+            "name": args.name or args.slug,
+            "max_participants": args.max_participants,
+            "media_mode": args.media_mode,
+            "lobby": args.lobby,
+        },
+        RoomCreate,
+    )
+
+    async def work() -> Any:
+        return await create_room(await tenant_ref(args.tenant), spec)
+
+    _print(_run_db(settings, work), args.json)
+
+
+def cmd_token_create(args: argparse.Namespace) -> None:
+    from podium.core.demo import mint_for
+
+    settings = _settings()
+    token = _run_db(
+        settings,
+        lambda: mint_for(settings, args.tenant, args.room, args.identity, args.name, args.role, args.ttl),
+    )
+    print(token)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from podium.core.demo import seed_demo
+
+    settings = _settings()
+    links = _run_db(settings, lambda: seed_demo(settings))
+    print(json.dumps(links) if args.json else "\n".join(f"{k}: {v}" for k, v in links.items()))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="podium", description="Podium video conferencing engine")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the web + realtime server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
+
+    tenant = sub.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create a tenant and print its first API key (once)")
+    create.add_argument("name")
+    create.add_argument("--slug")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(func=cmd_tenant_create)
+
+    room = sub.add_parser("room", help="manage rooms").add_subparsers(dest="action", required=True)
+    rcreate = room.add_parser("create", help="create a room")
+    rcreate.add_argument("tenant")
+    rcreate.add_argument("slug")
+    rcreate.add_argument("--name")
+    rcreate.add_argument("--max-participants", type=int, default=100)
+    rcreate.add_argument("--media-mode", choices=["auto", "p2p", "mcu"], default="auto")
+    rcreate.add_argument("--lobby", action="store_true")
+    rcreate.add_argument("--json", action="store_true")
+    rcreate.set_defaults(func=cmd_room_create)
+
+    token = sub.add_parser("token", help="mint join tokens").add_subparsers(dest="action", required=True)
+    tcreate = token.add_parser("create", help="print a join token signed with the tenant's newest key")
+    tcreate.add_argument("tenant")
+    tcreate.add_argument("room")
+    tcreate.add_argument("identity")
+    tcreate.add_argument("--name", default="")
+    tcreate.add_argument("--role", choices=["host", "moderator", "attendee"], default="attendee")
+    tcreate.add_argument("--ttl", type=int, default=3600)
+    tcreate.set_defaults(func=cmd_token_create)
+
+    demo = sub.add_parser("demo", help="seed the demo tenant and room; print join links")
+    demo.add_argument("--json", action="store_true")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    from podium.core.errors import PodiumError
+
+    try:
+        args.func(args)
+    except PodiumError as exc:
+        raise SystemExit(f"podium: {exc.code}: {exc.message}") from exc
+
+
+if __name__ == "__main__":
+    main()

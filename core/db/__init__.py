@@ -1,0 +1,1 @@
+"""Persistence: piccolo tables, engine selection and migrations."""

@@ -1,0 +1,100 @@
+"""Podium's tables: tenants, API keys, rooms, participant sessions and chat messages."""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    UUID,
+    Boolean,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.base import OnDelete
+from piccolo.columns.defaults.uuid import UUID4
+from piccolo.table import Table
+
+__all__ = ["TABLES", "ApiKey", "ChatMessage", "ParticipantSession", "Room", "Tenant"]
+
+
+class Tenant(Table, tablename="tenant"):
+    """A company embedding Podium; owns rooms and API keys."""
+
+    id = Serial(primary_key=True)
+    slug = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    created_at = Timestamptz()
+
+
+class ApiKey(Table, tablename="api_key"):
+    """A tenant credential: the secret is kept only as a hash (REST auth) and
+    encrypted under the server's master key (to verify join tokens it signed)."""
+
+    id = Serial(primary_key=True)
+    key_id = Varchar(length=40, unique=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    name = Varchar(length=200, default="")
+    secret_hash = Varchar(length=64, unique=True)
+    signing_secret = Text()
+    created_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Room(Table, tablename="room"):
+    """A meeting place; ``slug`` is unique per tenant (enforced by a migration index)."""
+
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    slug = Varchar(length=64)
+    name = Varchar(length=200)
+    max_participants = Integer(default=100)
+    media_mode = Varchar(length=8, default="auto")
+    lobby = Boolean(default=False)
+    recording_allowed = Boolean(default=True)
+    created_at = Timestamptz()
+    #: When the room was last ended; join tokens issued before it no longer admit.
+    ended_at = Timestamptz(null=True, default=None)
+
+
+class ParticipantSession(Table, tablename="participant_session"):
+    """One connection's stay in a room; its ``id`` is the public participant id."""
+
+    id = UUID(primary_key=True, default=UUID4())
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    identity = Varchar(length=200)
+    display_name = Varchar(length=200)
+    role = Varchar(length=16)
+    #: waiting (in the lobby) | joined | left
+    status = Varchar(length=8, index=True)
+    node_id = Varchar(length=64)
+    audio_muted = Boolean(default=False)
+    video_muted = Boolean(default=False)
+    joined_at = Timestamptz()
+    last_seen_at = Timestamptz()
+    left_at = Timestamptz(null=True, default=None)
+    #: left | kicked | ended | disconnected | replaced | denied
+    leave_reason = Varchar(length=16, null=True, default=None)
+
+
+class ChatMessage(Table, tablename="chat_message"):
+    """A chat line, persisted before it is delivered."""
+
+    id = Serial(primary_key=True)
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    #: Null when the tenant posted through the REST API.
+    sender_id = UUID(default=None, null=True)
+    sender_identity = Varchar(length=200, null=True, default=None)
+    sender_name = Varchar(length=200)
+    sender_role = Varchar(length=16)
+    #: everyone | moderators | private
+    audience = Varchar(length=12)
+    recipient_id = UUID(null=True, default=None)
+    recipient_identity = Varchar(length=200, null=True, default=None)
+    recipient_name = Varchar(length=200, null=True, default=None)
+    text = Text()
+    created_at = Timestamptz()
+
+
+TABLES: tuple[type[Table], ...] = (Tenant, ApiKey, Room, ParticipantSession, ChatMessage)

@@ -1,0 +1,1 @@
+"""Realtime hub: WebSocket protocol, presence, chat and moderation fan-out."""

@@ -1,0 +1,178 @@
+"""The participant WebSocket: ``/ws/{tenant}/{room}?token=<join token>``.
+
+Handshake refusals are sent as a WebSocket close with a documented code and
+the stable error code as reason (browsers cannot read an HTTP status of a
+refused upgrade); see docs/realtime.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.datastructures import State
+
+from podium.core.auth import tokens
+from podium.core.auth.permissions import Action, Role, can
+from podium.core.chat import RateLimiter
+from podium.core.errors import PodiumError
+from podium.core.realtime.connection import CloseCode, Connection, close_code_for
+from podium.core.realtime.protocol import (
+    Ack,
+    AskMute,
+    ChatSend,
+    ClientMessage,
+    EndRoom,
+    Error,
+    Kick,
+    LobbyAdmit,
+    LobbyDeny,
+    ParticipantInfo,
+    Ping,
+    Pong,
+    SetRole,
+    UpdateSelf,
+    decode_client,
+    encode,
+)
+from podium.core.rooms import get_room
+from podium.core.services import Services
+from podium.core.tenants import utcnow
+
+__all__ = ["room_socket"]
+
+log = logging.getLogger(__name__)
+
+_CHAT_ACTION = {"everyone": Action.CHAT_EVERYONE, "moderators": Action.CHAT_MODERATORS}
+
+
+@websocket("/ws/{tenant:str}/{room:str}", name="room_socket")
+async def room_socket(socket: WebSocket[Any, Any, State], tenant: str, room: str) -> None:
+    """One participant's realtime connection."""
+    services: Services = socket.app.state.services
+    await socket.accept()
+    try:
+        conn = await _admit(services, socket, tenant, room)
+    except PodiumError as exc:
+        await _refuse(socket, exc)
+        return
+    reason = "disconnected"
+    try:
+        reason = await _serve(services, conn)
+    finally:
+        await services.actions.leave(conn, reason)  # type: ignore[arg-type]
+        if conn.closed_by_server:
+            await conn.drain()
+        conn.stop()
+
+
+async def _refuse(socket: WebSocket[Any, Any, Any], exc: PodiumError) -> None:
+    try:
+        await socket.send_text(encode(Error(code=exc.code, message=exc.message)))
+        await socket.close(code=close_code_for(exc.status), reason=exc.code)
+    except Exception:  # the client is already gone
+        log.debug("could not send refusal", exc_info=True)
+
+
+async def _admit(
+    services: Services, socket: WebSocket[Any, Any, Any], tenant: str, room_slug: str
+) -> Connection:
+    token = socket.query_params.get("token", "")
+    if not token:
+        raise PodiumError("token_missing", "connect with ?token=<join token>", status=401)
+    claims = await tokens.verify(token, services.signing_key, tenant=tenant, room=room_slug)
+    tenant_ref = await services.tenant_by_slug(tenant)
+    room = await get_room(tenant_ref, room_slug)
+    # iat has whole seconds: a token minted in the second of the end still admits.
+    if room.ended_at is not None and claims.iat and claims.iat < int(room.ended_at.timestamp()):
+        raise PodiumError("room_ended", "this meeting has ended; ask for a new link", status=410)
+    me = ParticipantInfo(
+        id=str(uuid.uuid4()),
+        identity=claims.sub,
+        name=claims.name or claims.sub,
+        role=claims.role,
+        joined_at=utcnow(),
+    )
+    settings = services.settings
+    conn = Connection(socket, room, me, RateLimiter(settings.chat_rate_per_second, settings.chat_rate_burst))
+    await services.actions.join(conn)
+    return conn
+
+
+async def _serve(services: Services, conn: Connection) -> str:
+    """Read commands until the socket closes; returns the leave reason."""
+    limit = services.settings.max_frame_bytes
+    while True:
+        message = await conn.socket.receive()
+        if message["type"] == "websocket.disconnect":
+            return "left" if message.get("code", 1000) in (1000, 1001) else "disconnected"
+        data: str | bytes = message.get("text") or message.get("bytes") or b""  # type: ignore[assignment]
+        size = len(data) if isinstance(data, bytes) or len(data) * 4 <= limit else len(data.encode())
+        if size > limit:
+            conn.error("frame_too_large", f"frames are limited to {limit} bytes")
+            conn.close(CloseCode.TOO_BIG, "frame_too_large")
+            return "disconnected"
+        try:
+            command = decode_client(data)
+        except msgspec.ValidationError as exc:
+            code = "unknown_type" if "`$.type`" in str(exc) else "invalid_message"
+            conn.error(code, str(exc))
+            continue
+        except msgspec.DecodeError as exc:
+            conn.error("malformed_json", str(exc))
+            continue
+        try:
+            await _handle(services, conn, command)
+        except PodiumError as exc:
+            conn.error(exc.code, exc.message, command.ref)
+        except Exception:
+            log.exception("command %s from %s failed", type(command).__name__, conn.id)
+            conn.error("internal_error", "the server could not process this message", command.ref)
+
+
+def _require(conn: Connection, action: Action) -> None:
+    if not can(conn.role, action):
+        raise PodiumError("forbidden", f"role {conn.role} may not {action.value}", status=403)
+
+
+async def _handle(services: Services, conn: Connection, command: ClientMessage) -> None:
+    actions, room, me = services.actions, conn.room, conn.me
+    if isinstance(command, Ping):
+        conn.send(Pong(ref=command.ref))
+        return
+    if conn.status != "joined":
+        raise PodiumError("in_lobby", "wait until a host or moderator lets you in", status=403)
+    created: int | str | None = None
+    if isinstance(command, ChatSend):
+        _require(conn, _CHAT_ACTION.get(command.to, Action.CHAT_PRIVATE))
+        if not conn.limiter.allow():
+            raise PodiumError("rate_limited", "you are sending messages too fast", status=429)
+        item = await actions.post_chat(room, me, command.to, command.recipient, command.text)
+        created = item.id
+    elif isinstance(command, Kick):
+        _require(conn, Action.KICK)
+        await actions.kick(room, command.participant_id, me)
+    elif isinstance(command, AskMute):
+        _require(conn, Action.ASK_MUTE)
+        await actions.ask_mute(room, command.participant_id, command.kind, me)
+    elif isinstance(command, SetRole):
+        _require(conn, Action.SET_ROLE)
+        await actions.set_role(room, command.participant_id, Role(command.role), me)
+    elif isinstance(command, LobbyAdmit):
+        _require(conn, Action.ADMIT)
+        await actions.admit(room, command.participant_id, me)
+    elif isinstance(command, LobbyDeny):
+        _require(conn, Action.ADMIT)
+        await actions.deny(room, command.participant_id, me)
+    elif isinstance(command, EndRoom):
+        _require(conn, Action.END_ROOM)
+        await actions.end(room, me)
+    elif isinstance(command, UpdateSelf):
+        await actions.update_self(
+            conn, name=command.name, audio_muted=command.audio_muted, video_muted=command.video_muted
+        )
+    if command.ref is not None:
+        conn.send(Ack(ref=command.ref, id=created))

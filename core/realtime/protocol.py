@@ -1,0 +1,272 @@
+"""The realtime wire protocol: every WebSocket message, as msgspec Structs in tagged unions.
+
+Clients send ``ClientMessage``s and receive ``ServerMessage``s, JSON text frames
+tagged by ``type``. A client may put a ``ref`` on any command; the server answers
+it with ``ack`` (success) or ``error`` (refusal) carrying the same ``ref``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta
+
+from podium.core.auth.permissions import Role
+from podium.core.rooms import RoomInfo
+
+__all__ = [
+    "CLIENT_MESSAGES",
+    "SERVER_MESSAGES",
+    "ChatItem",
+    "ClientMessage",
+    "ParticipantInfo",
+    "ServerMessage",
+    "decode_client",
+    "encode",
+]
+
+Ref = Annotated[str, Meta(max_length=64)] | None
+ParticipantId = Annotated[str, Meta(min_length=1, max_length=64)]
+ChatAudience = Literal["everyone", "moderators", "participant"]
+LeaveReason = Literal["left", "kicked", "ended", "disconnected", "replaced", "denied"]
+MediaKind = Literal["audio", "video"]
+
+
+class ParticipantInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A participant as every other participant sees them."""
+
+    id: str
+    identity: str
+    name: str
+    role: Role
+    audio_muted: bool = False
+    video_muted: bool = False
+    joined_at: datetime
+
+
+class ChatItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A persisted chat message. ``to`` is everyone, moderators, or participant (private)."""
+
+    id: int
+    sender_id: str | None
+    sender_name: str
+    sender_role: str
+    to: ChatAudience
+    recipient_id: str | None = None
+    recipient_name: str | None = None
+    text: str
+    sent_at: datetime
+
+
+# ---- client → server -------------------------------------------------------------------------------------
+
+
+class _Command(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
+    ref: Ref = None
+
+
+class ChatSend(_Command, tag="chat.send"):
+    """Send chat to everyone, to hosts and moderators, or privately to ``recipient``."""
+
+    text: str
+    to: ChatAudience = "everyone"
+    recipient: ParticipantId | None = None
+
+
+class Kick(_Command, tag="participant.kick"):
+    participant_id: ParticipantId
+
+
+class AskMute(_Command, tag="participant.ask_mute"):
+    participant_id: ParticipantId
+    kind: MediaKind = "audio"
+
+
+class SetRole(_Command, tag="participant.set_role"):
+    participant_id: ParticipantId
+    role: Role
+
+
+class LobbyAdmit(_Command, tag="lobby.admit"):
+    participant_id: ParticipantId
+
+
+class LobbyDeny(_Command, tag="lobby.deny"):
+    participant_id: ParticipantId
+
+
+class EndRoom(_Command, tag="room.end"):
+    pass
+
+
+class UpdateSelf(_Command, tag="self.update"):
+    """Change one's own display name or announced mute state."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    audio_muted: bool | None = None
+    video_muted: bool | None = None
+
+
+class Ping(_Command, tag="ping"):
+    pass
+
+
+ClientMessage = ChatSend | Kick | AskMute | SetRole | LobbyAdmit | LobbyDeny | EndRoom | UpdateSelf | Ping
+CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
+    ChatSend,
+    Kick,
+    AskMute,
+    SetRole,
+    LobbyAdmit,
+    LobbyDeny,
+    EndRoom,
+    UpdateSelf,
+    Ping,
+)
+
+# ---- server → client -------------------------------------------------------------------------------------
+
+
+class _Event(msgspec.Struct, tag_field="type", kw_only=True):
+    pass
+
+
+class Welcome(_Event, tag="welcome"):
+    """The room as it is when you join (or are admitted from the lobby)."""
+
+    room: RoomInfo
+    you: ParticipantInfo
+    participants: list[ParticipantInfo]
+    chat: list[ChatItem]
+    #: How media flows now: ``p2p`` (mesh) or ``mcu`` (through the server).
+    media_mode: Literal["p2p", "mcu"]
+    permissions: list[str]
+    #: People knocking in the lobby; only filled for hosts and moderators.
+    lobby: list[ParticipantInfo]
+
+
+class LobbyWaiting(_Event, tag="lobby.waiting"):
+    """You are in the lobby until a host or moderator admits you."""
+
+    room: RoomInfo
+    you: ParticipantInfo
+
+
+class LobbyKnock(_Event, tag="lobby.knock"):
+    participant: ParticipantInfo
+
+
+class LobbyResolved(_Event, tag="lobby.resolved"):
+    participant_id: str
+    outcome: Literal["admitted", "denied", "left"]
+
+
+class LobbyDenied(_Event, tag="lobby.denied"):
+    pass
+
+
+class ParticipantJoined(_Event, tag="participant.joined"):
+    participant: ParticipantInfo
+
+
+class ParticipantLeft(_Event, tag="participant.left"):
+    participant_id: str
+    reason: LeaveReason
+
+
+class ParticipantUpdated(_Event, tag="participant.updated"):
+    participant: ParticipantInfo
+
+
+class RoleChanged(_Event, tag="participant.role_changed"):
+    participant_id: str
+    role: Role
+    by: str | None
+    #: The permissions that come with the new role.
+    permissions: list[str]
+
+
+class ChatMessage(_Event, tag="chat.message"):
+    message: ChatItem
+
+
+class Kicked(_Event, tag="kicked"):
+    by: str | None
+
+
+class MuteRequested(_Event, tag="mute.requested"):
+    kind: MediaKind
+    by: str | None
+
+
+class RoomEnded(_Event, tag="room.ended"):
+    by: str | None
+
+
+class Ack(_Event, tag="ack"):
+    ref: str
+    #: The id of what the command created, such as a chat message.
+    id: int | str | None = None
+
+
+class Error(_Event, tag="error"):
+    code: str
+    message: str
+    ref: str | None = None
+
+
+class Pong(_Event, tag="pong"):
+    ref: str | None = None
+
+
+ServerMessage = (
+    Welcome
+    | LobbyWaiting
+    | LobbyKnock
+    | LobbyResolved
+    | LobbyDenied
+    | ParticipantJoined
+    | ParticipantLeft
+    | ParticipantUpdated
+    | RoleChanged
+    | ChatMessage
+    | Kicked
+    | MuteRequested
+    | RoomEnded
+    | Ack
+    | Error
+    | Pong
+)
+SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
+    Welcome,
+    LobbyWaiting,
+    LobbyKnock,
+    LobbyResolved,
+    LobbyDenied,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RoleChanged,
+    ChatMessage,
+    Kicked,
+    MuteRequested,
+    RoomEnded,
+    Ack,
+    Error,
+    Pong,
+)
+
+_decoder: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)
+_encoder = msgspec.json.Encoder()
+
+
+def decode_client(data: str | bytes) -> ClientMessage:
+    """Parse one client frame; raises ``msgspec.DecodeError`` / ``ValidationError`` when invalid."""
+    return _decoder.decode(data)
+
+
+def encode(message: ServerMessage) -> str:
+    """One server message as a JSON text frame."""
+    return _encoder.encode(message).decode()

@@ -1,0 +1,292 @@
+"""What happens in a room: joining, leaving, chat and moderation.
+
+Used by participants' WebSockets (after the permission matrix) and by the
+tenant's REST API (the tenant may do everything), so both paths behave alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import msgspec
+
+from podium.core import chat
+from podium.core.auth.permissions import Role, can_act_on, can_assign, permissions_of
+from podium.core.errors import PodiumError
+from podium.core.presence import Presence, SessionStatus
+from podium.core.realtime import envelope as env
+from podium.core.realtime.connection import CloseCode, Connection
+from podium.core.realtime.hub import Hub
+from podium.core.realtime.protocol import (
+    ChatAudience,
+    ChatItem,
+    ChatMessage,
+    Kicked,
+    LeaveReason,
+    LobbyDenied,
+    LobbyKnock,
+    LobbyResolved,
+    LobbyWaiting,
+    MuteRequested,
+    ParticipantInfo,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantUpdated,
+    RoleChanged,
+    RoomEnded,
+    Welcome,
+)
+from podium.core.rooms import P2P_LIMIT, RoomInfo, mark_ended
+from podium.core.settings import Settings
+
+__all__ = ["RoomActions"]
+
+log = logging.getLogger(__name__)
+_STAFF = (Role.HOST, Role.MODERATOR)
+
+
+def _not_found() -> PodiumError:
+    return PodiumError("participant_not_found", "no such participant in this room", status=404)
+
+
+class RoomActions:
+    """Room behaviour on top of presence (database) and the hub (fan-out)."""
+
+    def __init__(self, settings: Settings, presence: Presence, hub: Hub) -> None:
+        self.settings = settings
+        self.presence = presence
+        self.hub = hub
+        hub.on_admit = self._admitted
+
+    # ---- joining and leaving ---------------------------------------------------------------------------
+
+    async def join(self, conn: Connection) -> None:
+        """Seat ``conn`` in its room or its lobby; raises ``room_full``."""
+        room = conn.room
+        await self.hub.attach(room.id, conn)
+        try:
+            waiting = room.lobby and conn.role is Role.ATTENDEE
+            async with self.presence.room_lock(room.id):
+                replaced = []
+                for old in await self.presence.same_identity(room.id, conn.me.identity):
+                    if await self.presence.close(old, "replaced"):
+                        replaced.append(old)
+                if not waiting and await self.presence.count_joined(room.id) >= room.max_participants:
+                    raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
+                await self.presence.open(room.id, conn.me, status="waiting" if waiting else "joined")
+        except BaseException:
+            await self.hub.detach(room.id, conn)
+            raise
+        for old in replaced:
+            await self.hub.publish(
+                room.id,
+                ParticipantLeft(participant_id=old, reason="replaced"),
+                ops=[env.Close(participant_id=old, code=CloseCode.REPLACED, reason="replaced")],
+            )
+        if waiting:
+            conn.status = "waiting"
+            conn.start(LobbyWaiting(room=room, you=conn.me))
+            await self.hub.publish(room.id, LobbyKnock(participant=conn.me), audience="staff")
+        else:
+            await self._seat(conn)
+
+    async def _seat(self, conn: Connection) -> None:
+        conn.status = "joined"
+        conn.start(await self.welcome(conn))
+        await self.hub.publish(conn.room.id, ParticipantJoined(participant=conn.me), exclude=conn.id)
+
+    async def _admitted(self, conn: Connection) -> None:
+        """An ``admit`` op reached this node: the waiting socket gets its ``welcome``."""
+        if conn.status != "waiting":
+            return
+        conn.hold()
+        conn.status = "joined"
+        try:
+            conn.start(await self.welcome(conn))
+        except Exception:
+            log.exception("could not admit %s", conn.id)
+            conn.close(CloseCode.SERVER_ERROR, "server_error")
+
+    async def welcome(self, conn: Connection) -> Welcome:
+        room, me = conn.room, conn.me
+        participants = await self.presence.listing(room.id, "joined")
+        staff = me.role in _STAFF
+        return Welcome(
+            room=room,
+            you=me,
+            participants=participants,
+            chat=await chat.history(room.id, limit=self.settings.chat_history_in_welcome, viewer=me),
+            media_mode=self.media_mode(room, len(participants)),
+            permissions=permissions_of(me.role),
+            lobby=await self.presence.listing(room.id, "waiting") if staff else [],
+        )
+
+    @staticmethod
+    def media_mode(room: RoomInfo, participants: int) -> Literal["p2p", "mcu"]:
+        if room.media_mode == "auto":
+            return "mcu" if participants > P2P_LIMIT else "p2p"
+        return "mcu" if room.media_mode == "mcu" else "p2p"
+
+    async def leave(self, conn: Connection, reason: LeaveReason) -> None:
+        """The socket is gone; tell the room unless someone already closed the session."""
+        await self.hub.detach(conn.room.id, conn)
+        if not conn.me.id or not await self.presence.close(conn.id, reason):
+            return
+        if conn.status == "joined":
+            await self.hub.publish(conn.room.id, ParticipantLeft(participant_id=conn.id, reason=reason))
+        else:
+            await self.hub.publish(
+                conn.room.id, LobbyResolved(participant_id=conn.id, outcome="left"), audience="staff"
+            )
+
+    # ---- chat ------------------------------------------------------------------------------------------
+
+    async def post_chat(
+        self, room: RoomInfo, sender: ParticipantInfo, to: ChatAudience, recipient_id: str | None, text: str
+    ) -> ChatItem:
+        if not text.strip():
+            raise PodiumError("chat_empty", "chat message is empty")
+        if len(text) > self.settings.chat_max_length:
+            raise PodiumError(
+                "chat_too_long", f"chat messages are limited to {self.settings.chat_max_length} characters"
+            )
+        recipient = None
+        if to == "participant":
+            if recipient_id is None:
+                raise PodiumError("recipient_required", "private messages need a recipient")
+            found = await self.presence.find(room.id, recipient_id)
+            if found is None or found[1] != "joined":
+                raise _not_found()
+            recipient = found[0]
+        elif recipient_id is not None:
+            raise PodiumError("invalid_message", "recipient is only allowed with to='participant'")
+        item = await chat.post(room.id, sender, to, recipient, text)
+        event = ChatMessage(message=item)
+        if to == "everyone":
+            await self.hub.publish(room.id, event)
+        elif to == "moderators":
+            await self.hub.publish(room.id, event, audience="staff", targets=[sender.id])
+        else:
+            assert recipient is not None
+            await self.hub.publish(room.id, event, audience="none", targets=[sender.id, recipient.id])
+        return item
+
+    # ---- moderation (callers check the permission matrix first) ----------------------------------------
+
+    async def target(
+        self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None
+    ) -> tuple[ParticipantInfo, SessionStatus]:
+        """A live participant ``by`` may act on: rank rules apply; nobody moderates themselves."""
+        found = await self.presence.find(room.id, participant_id)
+        if found is None:
+            raise _not_found()
+        target = found[0]
+        if by is not None:
+            if target.id == by.id:
+                raise PodiumError("invalid_target", "you cannot do this to yourself")
+            if not can_act_on(by.role, target.role):
+                raise PodiumError("forbidden", f"role {by.role} cannot act on role {target.role}", status=403)
+        return found
+
+    async def kick(self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None) -> None:
+        target, status = await self.target(room, participant_id, by)
+        if not await self.presence.close(target.id, "kicked"):
+            raise _not_found()
+        by_name = None if by is None else by.name
+        await self.hub.publish(
+            room.id,
+            Kicked(by=by_name),
+            audience="none",
+            targets=[target.id],
+            ops=[env.Close(participant_id=target.id, code=CloseCode.KICKED, reason="kicked")],
+        )
+        if status == "waiting":
+            await self.hub.publish(
+                room.id, LobbyResolved(participant_id=target.id, outcome="denied"), audience="staff"
+            )
+        else:
+            await self.hub.publish(room.id, ParticipantLeft(participant_id=target.id, reason="kicked"))
+
+    async def ask_mute(
+        self, room: RoomInfo, participant_id: str, kind: str, by: ParticipantInfo | None
+    ) -> None:
+        target, status = await self.target(room, participant_id, by)
+        if status != "joined":
+            raise _not_found()
+        await self.hub.publish(
+            room.id,
+            MuteRequested(kind="video" if kind == "video" else "audio", by=None if by is None else by.name),
+            audience="none",
+            targets=[target.id],
+        )
+
+    async def set_role(
+        self, room: RoomInfo, participant_id: str, role: Role, by: ParticipantInfo | None
+    ) -> None:
+        target, _ = await self.target(room, participant_id, by)
+        if by is not None and not can_assign(by.role, target.role, role):
+            raise PodiumError("forbidden", f"role {by.role} cannot make someone {role}", status=403)
+        await self.presence.set_role(target.id, role)
+        await self.hub.publish(
+            room.id,
+            RoleChanged(
+                participant_id=target.id,
+                role=role,
+                by=None if by is None else by.name,
+                permissions=permissions_of(role),
+            ),
+            targets=[target.id],
+            ops=[env.SetRole(participant_id=target.id, role=role)],
+        )
+
+    async def update_self(self, conn: Connection, **values: object) -> None:
+        updated = await self.presence.update(conn.id, **values)
+        if updated is None:
+            raise _not_found()
+        conn.me = msgspec.structs.replace(updated, role=conn.me.role)
+        await self.hub.publish(conn.room.id, ParticipantUpdated(participant=conn.me))
+
+    async def admit(self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None) -> None:
+        found = await self.presence.find(room.id, participant_id)
+        if found is None or found[1] != "waiting":
+            raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
+        async with self.presence.room_lock(room.id):
+            if await self.presence.count_joined(room.id) >= room.max_participants:
+                raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
+            if not await self.presence.admit(participant_id):
+                raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
+        await self.hub.publish(room.id, None, ops=[env.Admit(participant_id=participant_id)])
+        await self.hub.publish(room.id, ParticipantJoined(participant=found[0]), exclude=participant_id)
+        await self.hub.publish(
+            room.id, LobbyResolved(participant_id=participant_id, outcome="admitted"), audience="staff"
+        )
+
+    async def deny(self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None) -> None:
+        found = await self.presence.find(room.id, participant_id)
+        if found is None or found[1] != "waiting" or not await self.presence.close(participant_id, "denied"):
+            raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
+        await self.hub.publish(
+            room.id,
+            LobbyDenied(),
+            audience="none",
+            targets=[participant_id],
+            ops=[
+                env.Close(participant_id=participant_id, code=CloseCode.LOBBY_DENIED, reason="lobby_denied")
+            ],
+        )
+        await self.hub.publish(
+            room.id, LobbyResolved(participant_id=participant_id, outcome="denied"), audience="staff"
+        )
+
+    async def end(self, room: RoomInfo, by: ParticipantInfo | None) -> int:
+        """End the meeting: everyone (lobby included) is disconnected with reason ``ended``."""
+        await mark_ended(room.id)
+        closed = await self.presence.close_room(room.id, "ended")
+        await self.hub.publish(
+            room.id,
+            RoomEnded(by=None if by is None else by.name),
+            targets=closed,
+            ops=[env.CloseRoom(code=CloseCode.ROOM_ENDED, reason="room_ended")],
+        )
+        return len(closed)

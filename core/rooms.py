@@ -1,0 +1,144 @@
+"""Rooms: settings, validation and CRUD, always scoped to one tenant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+from piccolo.custom_types import Combinable
+
+from podium.core.db.tables import Room
+from podium.core.errors import PodiumError
+from podium.core.tenants import TenantRef, utcnow
+
+__all__ = [
+    "MAX_PARTICIPANTS",
+    "P2P_LIMIT",
+    "MediaMode",
+    "RoomCreate",
+    "RoomInfo",
+    "RoomUpdate",
+    "create_room",
+    "delete_room",
+    "get_room",
+    "list_rooms",
+    "update_room",
+]
+
+#: The largest room Podium hosts (through the MCU).
+MAX_PARTICIPANTS = 100
+#: Rooms in ``auto`` mode stay peer-to-peer up to this many participants.
+P2P_LIMIT = 6
+
+MediaMode = Literal["auto", "p2p", "mcu"]
+Slug = Annotated[str, Meta(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$", max_length=64)]
+Name = Annotated[str, Meta(min_length=1, max_length=200)]
+Capacity = Annotated[int, Meta(ge=1, le=MAX_PARTICIPANTS)]
+
+
+class RoomCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``POST /api/v1/rooms``."""
+
+    slug: Slug
+    name: Name
+    max_participants: Capacity = MAX_PARTICIPANTS
+    media_mode: MediaMode = "auto"
+    lobby: bool = False
+    recording_allowed: bool = True
+
+
+class RoomUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Body of ``PATCH /api/v1/rooms/{slug}``: only the fields given change."""
+
+    name: Name | UnsetType = UNSET
+    max_participants: Capacity | UnsetType = UNSET
+    media_mode: MediaMode | UnsetType = UNSET
+    lobby: bool | UnsetType = UNSET
+    recording_allowed: bool | UnsetType = UNSET
+
+
+class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A room as the API and the realtime ``welcome`` show it."""
+
+    id: int
+    tenant: str
+    slug: str
+    name: str
+    max_participants: int
+    media_mode: MediaMode
+    lobby: bool
+    recording_allowed: bool
+    created_at: datetime
+    ended_at: datetime | None = None
+
+
+_COLUMNS = (
+    Room.id,
+    Room.slug,
+    Room.name,
+    Room.max_participants,
+    Room.media_mode,
+    Room.lobby,
+    Room.recording_allowed,
+    Room.created_at,
+    Room.ended_at,
+)
+
+
+def _info(tenant: str, row: dict[str, Any]) -> RoomInfo:
+    return RoomInfo(tenant=tenant, **row)
+
+
+def _scoped(tenant: TenantRef, slug: str) -> Combinable:
+    return (Room.tenant == tenant.id) & (Room.slug == slug)
+
+
+async def get_room(tenant: TenantRef, slug: str) -> RoomInfo:
+    """The tenant's room ``slug``; another tenant's room is indistinguishable from a missing one."""
+    row = await Room.select(*_COLUMNS).where(_scoped(tenant, slug)).first()
+    if row is None:
+        raise PodiumError("room_not_found", f"no room {slug!r}", status=404)
+    return _info(tenant.slug, row)
+
+
+async def get_room_by_id(room_id: int, tenant_slug: str) -> RoomInfo:
+    row = await Room.select(*_COLUMNS).where(Room.id == room_id).first()
+    if row is None:
+        raise PodiumError("room_not_found", "room was deleted", status=404)
+    return _info(tenant_slug, row)
+
+
+async def list_rooms(tenant: TenantRef, *, limit: int, after: str | None) -> list[RoomInfo]:
+    """The tenant's rooms ordered by slug, ``limit`` at a time after the slug ``after``."""
+    query = Room.select(*_COLUMNS).where(Room.tenant == tenant.id)
+    if after:
+        query = query.where(Room.slug > after)
+    rows = await query.order_by(Room.slug).limit(limit)
+    return [_info(tenant.slug, row) for row in rows]
+
+
+async def create_room(tenant: TenantRef, spec: RoomCreate) -> RoomInfo:
+    if await Room.exists().where(_scoped(tenant, spec.slug)):
+        raise PodiumError("room_exists", f"room {spec.slug!r} already exists", status=409)
+    await Room.insert(Room(tenant=tenant.id, created_at=utcnow(), **msgspec.structs.asdict(spec)))
+    return await get_room(tenant, spec.slug)
+
+
+async def update_room(tenant: TenantRef, slug: str, change: RoomUpdate) -> RoomInfo:
+    await get_room(tenant, slug)
+    values = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not UNSET}
+    if values:
+        await Room.update({getattr(Room, k): v for k, v in values.items()}).where(_scoped(tenant, slug))
+    return await get_room(tenant, slug)
+
+
+async def delete_room(tenant: TenantRef, slug: str) -> None:
+    await get_room(tenant, slug)
+    await Room.delete().where(_scoped(tenant, slug))
+
+
+async def mark_ended(room_id: int) -> None:
+    """Record the end: join tokens issued before it no longer admit."""
+    await Room.update({Room.ended_at: utcnow()}).where(Room.id == room_id)

@@ -1,0 +1,72 @@
+"""The per-app service graph: settings, database-backed domain, realtime hub, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar.channels import ChannelsPlugin
+from litestar.channels.backends.memory import MemoryChannelsBackend
+from litestar.channels.backends.redis import RedisChannelsPubSubBackend
+
+from podium.core import tenants
+from podium.core.auth.keys import SecretBox
+from podium.core.presence import Presence
+from podium.core.realtime.hub import Hub
+from podium.core.realtime.room_actions import RoomActions
+from podium.core.settings import Settings
+from podium.core.tenants import TenantRef, tenant_ref
+
+__all__ = ["Services", "make_channels", "tenant_ref"]
+
+log = logging.getLogger(__name__)
+
+
+def make_channels(settings: Settings) -> ChannelsPlugin:
+    """In-memory fan-out on one node; Redis pub/sub when several nodes share a room."""
+    backend: Any
+    if settings.redis_url:
+        from redis.asyncio import Redis
+
+        backend = RedisChannelsPubSubBackend(
+            redis=Redis.from_url(settings.redis_url), key_prefix=settings.redis_prefix
+        )
+    else:
+        backend = MemoryChannelsBackend()
+    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True)
+
+
+class Services:
+    """Everything request handlers need, built once per app."""
+
+    def __init__(self, settings: Settings, channels: ChannelsPlugin) -> None:
+        self.settings = settings
+        self.box = SecretBox(settings.resolved_secret_key())
+        self.hub = Hub(channels, Presence("", settings.presence_timeout), settings.redis_prefix)
+        self.presence = self.hub.presence
+        self.presence.node_id = self.hub.node_id
+        self.actions = RoomActions(settings, self.presence, self.hub)
+        self._upkeep: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        if not self.settings.uses_postgres:
+            # One SQLite node: sessions a previous process held are over.
+            stale = await self.presence.close_everything()
+            if stale:
+                log.info("closed %d sessions left open by a previous run", stale)
+        self._upkeep = asyncio.create_task(self.hub.keep_presence(self.settings.presence_refresh))
+
+    async def stop(self) -> None:
+        if self._upkeep is not None:
+            self._upkeep.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._upkeep
+        await self.hub.close()
+
+    async def signing_key(self, key_id: str) -> tuple[str, str] | None:
+        return await tenants.signing_key(key_id, self.box)
+
+    async def tenant_by_slug(self, slug: str) -> TenantRef:
+        return await tenant_ref(slug)

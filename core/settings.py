@@ -1,0 +1,111 @@
+"""Podium's settings: every ``PODIUM_*`` environment variable, read in one typed place."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+
+__all__ = ["Settings", "SettingsError"]
+
+
+class SettingsError(ValueError):
+    """A ``PODIUM_*`` variable holds a value Podium cannot use."""
+
+
+def _decode(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(kind)
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Runtime configuration; ``Settings.from_env()`` is the only reader of the environment."""
+
+    #: ``postgres://…`` selects PostgreSQL; empty means a SQLite file under ``data_dir``.
+    database_url: str = ""
+    #: ``redis://…`` selects Redis pub/sub for realtime fan-out and arq for jobs.
+    redis_url: str = ""
+    #: Namespace of Podium's Redis keys and channels, so deployments can share one Redis.
+    redis_prefix: str = "podium"
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: Public base URL used in printed links; defaults to ``http://host:port``.
+    public_url: str = ""
+    #: Master secret: encrypts tenants' signing secrets at rest. Generated under
+    #: ``data_dir`` when unset, so a fresh machine needs no configuration.
+    secret_key: str = ""
+    #: Largest WebSocket frame a client may send, in bytes (close code 1009 above it).
+    max_frame_bytes: int = 64 * 1024
+    chat_max_length: int = 2000
+    #: Chat rate limit: a burst of ``chat_rate_burst`` then ``chat_rate_per_second``.
+    chat_rate_per_second: float = 5.0
+    chat_rate_burst: int = 10
+    #: Chat messages included in ``welcome``.
+    chat_history_in_welcome: int = 50
+    #: Largest lifetime a minted join token may have, in seconds.
+    token_max_ttl: int = 24 * 3600
+    #: A participant whose node stopped refreshing it for this long is gone.
+    presence_timeout: float = 45.0
+    presence_refresh: float = 15.0
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "podium.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Build settings from ``PODIUM_<FIELD>`` variables; unknown values raise ``SettingsError``."""
+        env = os.environ if environ is None else environ
+        raw: dict[str, str] = {}
+        for field in msgspec.structs.fields(cls):
+            value = env.get(f"PODIUM_{field.name.upper()}")
+            if value is not None and value != "":
+                raw[field.name] = value
+        try:
+            settings = msgspec.convert(raw, cls, strict=False, dec_hook=_decode)
+        except msgspec.ValidationError as exc:
+            raise SettingsError(f"invalid PODIUM_* setting: {exc}") from exc
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject combinations that would fail later in a confusing way."""
+        if self.database_url and not self.uses_postgres:
+            raise SettingsError("PODIUM_DATABASE_URL must start with postgres:// or postgresql://")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("PODIUM_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.max_frame_bytes < 1024:
+            raise SettingsError("PODIUM_MAX_FRAME_BYTES must be at least 1024")
+        if self.chat_max_length < 1 or self.chat_rate_burst < 1 or self.chat_rate_per_second <= 0:
+            raise SettingsError("chat limits must be positive")
+
+    def resolved_secret_key(self) -> str:
+        """The master secret, generated once into ``data_dir/secret_key`` when not configured."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        if self.uses_postgres:
+            # Several nodes must share one key; a per-node generated key would
+            # make every node unable to read the others' tenants.
+            raise SettingsError("PODIUM_SECRET_KEY is required with PostgreSQL")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(32)
+        path.write_text(key + "\n")
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,116 @@
+// Entry point of the room page (/r/{tenant}/{room}?token=…): reads the link, opens the
+// connection, and renders every view from the one store.
+
+import { RoomConnection, socketUrl } from "./connection.js";
+import { createStore } from "./store.js";
+import { mountChat } from "./ui/chat.js";
+import { dismiss } from "./ui/dialog.js";
+import { closeMenu } from "./ui/menu.js";
+import { mountNotices } from "./ui/notices.js";
+import { mountParticipants } from "./ui/participants.js";
+import { mountScreens } from "./ui/screens.js";
+import { mountShell } from "./ui/shell.js";
+import { mountStage } from "./ui/stage.js";
+import { Toasts } from "./ui/toasts.js";
+
+/** `{tenant, room, token}` from the address; the token then leaves the address bar. */
+export function readLink(location, history, storage) {
+  const [, prefix, tenant, room] = location.pathname.split("/");
+  const decode = (s) => {
+    try {
+      return decodeURIComponent(s || "");
+    } catch {
+      return "";
+    }
+  };
+  const params = new URLSearchParams(location.search);
+  const key = `podium.token:${location.pathname}`;
+  let token = params.get("token") || "";
+  if (token) {
+    params.delete("token");
+    const rest = params.toString();
+    // Keep the link out of history, screenshots and copy-paste, but survive a reload of this tab.
+    history.replaceState(history.state, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+    try {
+      storage?.setItem(key, token);
+    } catch {
+      /* storage may be blocked in third-party iframes */
+    }
+  } else {
+    try {
+      token = storage?.getItem(key) || "";
+    } catch {
+      token = "";
+    }
+  }
+  return { ok: prefix === "r" && Boolean(tenant && room), tenant: decode(tenant), room: decode(room), token };
+}
+
+const NARROW = window.matchMedia("(max-width: 719px)");
+
+function main() {
+  const $ = (id) => document.getElementById(id);
+  const link = readLink(window.location, window.history, window.sessionStorage);
+  const store = createStore();
+  const connection = new RoomConnection({ url: socketUrl(window.location, link.tenant, link.room, link.token), store });
+  const dialog = $("dialog");
+
+  const ctx = {
+    store,
+    connection,
+    dialog,
+    toasts: new Toasts($("toasts")),
+    isChatVisible: (state) => (NARROW.matches ? state.ui.view === "chat" : state.ui.tab === "chat"),
+    openChatTo: (id) => {
+      store.dispatch({ type: "ui/tab", tab: "chat" });
+      chat.openTo(id);
+    },
+    closeOverlays: () => {
+      closeMenu(false);
+      dismiss(dialog);
+    },
+  };
+
+  const shell = mountShell({
+    app: $("app"),
+    roomName: $("room-name"),
+    conn: $("conn"),
+    count: $("room-count"),
+    leave: $("leave"),
+    tabs: [$("tab-participants"), $("tab-chat")],
+    panels: { participants: $("panel-participants"), chat: $("panel-chat") },
+    nav: $("bottom-nav"),
+    chatBadge: $("tab-chat-badge"),
+    peopleCount: $("tab-participants-count"),
+  }, ctx);
+  const stage = mountStage($("stage"), ctx);
+  const people = mountParticipants($("panel-participants"), ctx);
+  const chat = mountChat($("panel-chat"), ctx);
+  const screens = mountScreens({ screen: $("screen"), banner: $("banner"), app: $("app") }, ctx);
+  const notices = mountNotices(ctx);
+
+  const views = [shell, stage, people, chat, screens];
+  const renderAll = (state, action, prev) => {
+    for (const view of views) view(state, action, prev);
+  };
+  store.subscribe((state, action, prev) => {
+    renderAll(state, action, prev);
+    notices(state, action, prev);
+  });
+  renderAll(store.getState(), { type: "client/init" }, null);
+  NARROW.addEventListener("change", () => renderAll(store.getState(), { type: "client/resize" }, null));
+
+  // For the iframe SDK and browser tests: the store is the page's public state.
+  window.podium = Object.freeze({ store, connection });
+
+  if (!link.ok || !link.token) {
+    store.dispatch({ type: "client/closed", code: 4401, reason: link.ok ? "token_missing" : "bad_link" });
+    return;
+  }
+  connection.start();
+  window.addEventListener("pagehide", () => {
+    if (!store.getState().terminal) connection.leave();
+  });
+}
+
+main();

@@ -1,0 +1,68 @@
+// Turns room events into toasts: server errors, mute requests, lobby knocks, your role changing.
+
+import { errorText } from "../copy.js";
+import { ROLE_LABEL } from "../dom.js";
+import { can } from "../store.js";
+
+export function mountNotices(ctx) {
+  const { toasts, connection } = ctx;
+  /** Knock toasts by participant id, withdrawn once someone has answered. */
+  const knocks = new Map();
+
+  return function onAction(state, action, prev) {
+    switch (action.type) {
+      case "error":
+        // A refusal during the handshake is explained by the full-screen state instead.
+        if (prev.connection.handshake && !action.ref) return;
+        toasts.show({ kind: "error", text: errorText(action), testid: "toast-error", duration: 7000 }).dataset.code = action.code;
+        return;
+      case "mute.requested": {
+        const by = action.by || "A host";
+        const what = action.kind === "video" ? "turn off your camera" : "mute your microphone";
+        toasts.show({ kind: "mute", text: `${by} asked you to ${what}.`, testid: "toast-mute-request", duration: 10000 });
+        return;
+      }
+      case "lobby.knock":
+        if (!can(state, "lobby.admit")) return;
+        toasts.remove(knocks.get(action.participant.id));
+        knocks.set(action.participant.id, toasts.show({
+          kind: "lobby",
+          text: `${action.participant.name} is waiting to join.`,
+          testid: "toast-lobby-knock",
+          duration: 10000,
+          actions: [{
+            label: "Admit",
+            testid: "toast-admit",
+            run: () => connection.request("lobby.admit", { participant_id: action.participant.id }).catch(() => {}),
+          }],
+        }));
+        return;
+      case "lobby.resolved":
+        toasts.remove(knocks.get(action.participant_id));
+        knocks.delete(action.participant_id);
+        return;
+      case "participant.role_changed": {
+        if (action.participant_id !== prev.you?.id || action.role === prev.you?.role) return;
+        const role = ROLE_LABEL[action.role].toLowerCase();
+        const text = action.by ? `${action.by} made you ${role === "attendee" ? "an" : "a"} ${role}.` : `You are now ${role === "attendee" ? "an" : "a"} ${role}.`;
+        toasts.show({ kind: "role", text, testid: "toast-role-changed" });
+        return;
+      }
+      case "welcome":
+        // Back in after a drop: say so briefly (the banner disappears on its own).
+        if (prev.phase === "joined" && prev.connection.attempt > 0) {
+          toasts.show({ kind: "info", text: "You’re back online.", testid: "toast-reconnected", duration: 3000 });
+        }
+        return;
+      case "client/closed":
+      case "client/left":
+      case "kicked":
+      case "room.ended":
+      case "lobby.denied":
+        if (state.terminal) toasts.clear();
+        return;
+      default:
+        return;
+    }
+  };
+}

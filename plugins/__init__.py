@@ -1,0 +1,1 @@
+"""Podium's built-in plugins, one subpackage each, registered like third-party plugins."""

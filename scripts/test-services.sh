@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Make sure the real servers the test suite talks to are installed and running:
+# PostgreSQL and Redis on their default local ports. Idempotent; needs root to install.
+set -euo pipefail
+
+reachable() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! reachable 5432; then
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+fi
+
+if ! reachable 6379; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p /var/lib/redis /var/log/redis
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+
+for _ in $(seq 1 50); do
+  if reachable 5432 && reachable 6379; then
+    echo "PostgreSQL and Redis are up"
+    exit 0
+  fi
+  sleep 0.2
+done
+echo "PostgreSQL (5432) or Redis (6379) did not come up" >&2
+exit 1

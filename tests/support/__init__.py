@@ -1,0 +1,1 @@
+"""Test support: real Podium server processes and realtime clients."""
