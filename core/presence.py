@@ -28,7 +28,16 @@ __all__ = ["Presence", "SessionStatus"]
 SessionStatus = Literal["waiting", "joined", "left"]
 P = ParticipantSession
 
-_COLUMNS = (P.id, P.identity, P.display_name, P.role, P.audio_muted, P.video_muted, P.joined_at)
+_COLUMNS = (
+    P.id,
+    P.identity,
+    P.display_name,
+    P.role,
+    P.audio_muted,
+    P.video_muted,
+    P.screen_sharing,
+    P.joined_at,
+)
 
 
 def _info(row: dict[str, Any]) -> ParticipantInfo:
@@ -39,6 +48,7 @@ def _info(row: dict[str, Any]) -> ParticipantInfo:
         role=Role(row["role"]),
         audio_muted=row["audio_muted"],
         video_muted=row["video_muted"],
+        screen_sharing=row["screen_sharing"],
         joined_at=row["joined_at"],
     )
 
@@ -145,7 +155,12 @@ class Presence:
         await P.update({P.role: role.value}).where(P.id == uuid.UUID(participant_id))
 
     async def update(self, participant_id: str, **values: object) -> ParticipantInfo | None:
-        columns = {"name": P.display_name, "audio_muted": P.audio_muted, "video_muted": P.video_muted}
+        columns = {
+            "name": P.display_name,
+            "audio_muted": P.audio_muted,
+            "video_muted": P.video_muted,
+            "screen_sharing": P.screen_sharing,
+        }
         change: dict[Column | str, Any] = {columns[k]: v for k, v in values.items() if v is not None}
         pid = uuid.UUID(participant_id)
         if change:

@@ -52,6 +52,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: A participant whose node stopped refreshing it for this long is gone.
     presence_timeout: float = 45.0
     presence_refresh: float = 15.0
+    #: STUN/TURN servers for peer-to-peer media, as a JSON list of ``RTCIceServer``s:
+    #: ``[{"urls": ["stun:stun.example.com:3478"]}]``. Empty: host candidates only (LAN, loopback).
+    ice_servers: str = ""
+    #: TURN servers using a shared secret (coturn ``use-auth-secret``): comma-separated ``turn:`` URLs.
+    turn_urls: str = ""
+    #: The shared secret; each participant gets its own time-limited TURN username and password.
+    turn_secret: str = ""
+    turn_credential_ttl: int = 12 * 3600
+    #: Largest SDP a participant may relay to a peer, in bytes.
+    max_sdp_bytes: int = 32 * 1024
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property
@@ -92,6 +102,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MAX_FRAME_BYTES must be at least 1024")
         if self.chat_max_length < 1 or self.chat_rate_burst < 1 or self.chat_rate_per_second <= 0:
             raise SettingsError("chat limits must be positive")
+        if bool(self.turn_urls) != bool(self.turn_secret):
+            raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
+        from podium.core.realtime.ice import parse_ice_servers
+
+        parse_ice_servers(self.ice_servers)
 
     def resolved_secret_key(self) -> str:
         """The master secret, generated once into ``data_dir/secret_key`` when not configured."""

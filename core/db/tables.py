@@ -71,6 +71,7 @@ class ParticipantSession(Table, tablename="participant_session"):
     node_id = Varchar(length=64)
     audio_muted = Boolean(default=False)
     video_muted = Boolean(default=False)
+    screen_sharing = Boolean(default=False)
     joined_at = Timestamptz()
     last_seen_at = Timestamptz()
     left_at = Timestamptz(null=True, default=None)

@@ -34,6 +34,7 @@ from podium.core.realtime.protocol import (
     Ping,
     Pong,
     SetRole,
+    Signal,
     UpdateSelf,
     decode_client,
     encode,
@@ -119,7 +120,7 @@ async def _serve(services: Services, conn: Connection) -> str:
             command = decode_client(data)
         except msgspec.ValidationError as exc:
             code = "unknown_type" if "`$.type`" in str(exc) else "invalid_message"
-            conn.error(code, str(exc))
+            conn.error(code, str(exc), _ref_of(data))
             continue
         except msgspec.DecodeError as exc:
             conn.error("malformed_json", str(exc))
@@ -131,6 +132,16 @@ async def _serve(services: Services, conn: Connection) -> str:
         except Exception:
             log.exception("command %s from %s failed", type(command).__name__, conn.id)
             conn.error("internal_error", "the server could not process this message", command.ref)
+
+
+def _ref_of(data: str | bytes) -> str | None:
+    """The ``ref`` of a well-formed but invalid command, so its sender can match the error."""
+    try:
+        raw = msgspec.json.decode(data)
+    except msgspec.DecodeError:
+        return None
+    ref = raw.get("ref") if isinstance(raw, dict) else None
+    return ref if isinstance(ref, str) and len(ref) <= 64 else None
 
 
 def _require(conn: Connection, action: Action) -> None:
@@ -170,9 +181,15 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
     elif isinstance(command, EndRoom):
         _require(conn, Action.END_ROOM)
         await actions.end(room, me)
+    elif isinstance(command, Signal):
+        await actions.relay_signal(conn, command)
     elif isinstance(command, UpdateSelf):
         await actions.update_self(
-            conn, name=command.name, audio_muted=command.audio_muted, video_muted=command.video_muted
+            conn,
+            name=command.name,
+            audio_muted=command.audio_muted,
+            video_muted=command.video_muted,
+            screen_sharing=command.screen_sharing,
         )
     if command.ref is not None:
         conn.send(Ack(ref=command.ref, id=created))

@@ -43,6 +43,7 @@ class ParticipantInfo(msgspec.Struct, frozen=True, kw_only=True):
     role: Role
     audio_muted: bool = False
     video_muted: bool = False
+    screen_sharing: bool = False
     joined_at: datetime
 
 
@@ -102,18 +103,55 @@ class EndRoom(_Command, tag="room.end"):
 
 
 class UpdateSelf(_Command, tag="self.update"):
-    """Change one's own display name or announced mute state."""
+    """Change one's own display name or announced media state."""
 
     name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
     audio_muted: bool | None = None
     video_muted: bool | None = None
+    screen_sharing: bool | None = None
+
+
+class SessionDescription(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """An SDP offer or answer (``RTCSessionDescriptionInit``); its size is capped by settings."""
+
+    type: Literal["offer", "answer", "pranswer", "rollback"]
+    sdp: str = ""
+
+
+class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A trickled ICE candidate (``RTCIceCandidateInit``); an empty ``candidate`` ends gathering."""
+
+    candidate: Annotated[str, Meta(max_length=1024)]
+    sdpMid: Annotated[str, Meta(max_length=64)] | None = None
+    sdpMLineIndex: Annotated[int, Meta(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Meta(max_length=256)] | None = None
+
+
+#: A page's random id, stable across its WebSocket reconnects: a new one means a new peer connection.
+PeerInstance = Annotated[str, Meta(min_length=1, max_length=64)]
+#: Which of the sender's streams carries what, so receivers can tell a screen from a camera.
+StreamKinds = Annotated[
+    dict[Annotated[str, Meta(max_length=64)], Literal["camera", "screen"]], Meta(max_length=4)
+]
+
+
+class Signal(_Command, tag="rtc.signal"):
+    """Peer-to-peer signalling for one peer of the same room: a description or a candidate."""
+
+    to: ParticipantId
+    instance: PeerInstance
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+    streams: StreamKinds | None = None
 
 
 class Ping(_Command, tag="ping"):
     pass
 
 
-ClientMessage = ChatSend | Kick | AskMute | SetRole | LobbyAdmit | LobbyDeny | EndRoom | UpdateSelf | Ping
+ClientMessage = (
+    ChatSend | Kick | AskMute | SetRole | LobbyAdmit | LobbyDeny | EndRoom | UpdateSelf | Signal | Ping
+)
 CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     ChatSend,
     Kick,
@@ -123,6 +161,7 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     LobbyDeny,
     EndRoom,
     UpdateSelf,
+    Signal,
     Ping,
 )
 
@@ -131,6 +170,14 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
 
 class _Event(msgspec.Struct, tag_field="type", kw_only=True):
     pass
+
+
+class IceServer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A STUN/TURN server as ``RTCPeerConnection`` takes it (``RTCIceServer``)."""
+
+    urls: list[str]
+    username: str | None = None
+    credential: str | None = None
 
 
 class Welcome(_Event, tag="welcome"):
@@ -145,6 +192,8 @@ class Welcome(_Event, tag="welcome"):
     permissions: list[str]
     #: People knocking in the lobby; only filled for hosts and moderators.
     lobby: list[ParticipantInfo]
+    #: STUN/TURN servers for peer connections (TURN credentials are minted per participant).
+    ice_servers: list[IceServer] = []
 
 
 class LobbyWaiting(_Event, tag="lobby.waiting"):
@@ -186,6 +235,16 @@ class RoleChanged(_Event, tag="participant.role_changed"):
     by: str | None
     #: The permissions that come with the new role.
     permissions: list[str]
+
+
+class SignalRelayed(_Event, tag="rtc.signal"):
+    """Signalling from another participant of the room; ``from`` is set by the server."""
+
+    from_: str = msgspec.field(name="from")
+    instance: str
+    description: SessionDescription | None = None
+    candidate: IceCandidate | None = None
+    streams: dict[str, Literal["camera", "screen"]] | None = None
 
 
 class ChatMessage(_Event, tag="chat.message"):
@@ -232,6 +291,7 @@ ServerMessage = (
     | ParticipantUpdated
     | RoleChanged
     | ChatMessage
+    | SignalRelayed
     | Kicked
     | MuteRequested
     | RoomEnded
@@ -250,6 +310,7 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     ParticipantUpdated,
     RoleChanged,
     ChatMessage,
+    SignalRelayed,
     Kicked,
     MuteRequested,
     RoomEnded,

@@ -18,6 +18,7 @@ from podium.core.presence import Presence, SessionStatus
 from podium.core.realtime import envelope as env
 from podium.core.realtime.connection import CloseCode, Connection
 from podium.core.realtime.hub import Hub
+from podium.core.realtime.ice import ice_servers_for, parse_ice_servers
 from podium.core.realtime.protocol import (
     ChatAudience,
     ChatItem,
@@ -35,6 +36,8 @@ from podium.core.realtime.protocol import (
     ParticipantUpdated,
     RoleChanged,
     RoomEnded,
+    Signal,
+    SignalRelayed,
     Welcome,
 )
 from podium.core.rooms import P2P_LIMIT, RoomInfo, mark_ended
@@ -58,6 +61,7 @@ class RoomActions:
         self.presence = presence
         self.hub = hub
         hub.on_admit = self._admitted
+        self._ice_servers = parse_ice_servers(settings.ice_servers)
 
     # ---- joining and leaving ---------------------------------------------------------------------------
 
@@ -120,6 +124,13 @@ class RoomActions:
             media_mode=self.media_mode(room, len(participants)),
             permissions=permissions_of(me.role),
             lobby=await self.presence.listing(room.id, "waiting") if staff else [],
+            ice_servers=ice_servers_for(
+                self._ice_servers,
+                self.settings.turn_urls,
+                self.settings.turn_secret,
+                me.identity,
+                self.settings.turn_credential_ttl,
+            ),
         )
 
     @staticmethod
@@ -171,6 +182,37 @@ class RoomActions:
             assert recipient is not None
             await self.hub.publish(room.id, event, audience="none", targets=[sender.id, recipient.id])
         return item
+
+    # ---- peer-to-peer signalling ------------------------------------------------------------------------
+
+    async def relay_signal(self, conn: Connection, signal: Signal) -> None:
+        """Pass an offer/answer/candidate to one joined participant of the same room, never further."""
+        if (signal.description is None) == (signal.candidate is None):
+            raise PodiumError("invalid_message", "a signal carries either a description or a candidate")
+        limit = self.settings.max_sdp_bytes
+        if signal.description is not None and len(signal.description.sdp.encode()) > limit:
+            raise PodiumError(
+                "sdp_too_large", f"session descriptions are limited to {limit} bytes", status=413
+            )
+        if signal.to == conn.id:
+            raise PodiumError("invalid_target", "you cannot signal yourself")
+        # A socket on this node in the same room feed is proof enough; otherwise ask the database,
+        # which only finds participants of this room.
+        local = self.hub.local(conn.room.id, signal.to)
+        if local is None:
+            found = await self.presence.find(conn.room.id, signal.to)
+            if found is None or found[1] != "joined":
+                raise _not_found()
+        elif local.status != "joined":
+            raise _not_found()
+        relayed = SignalRelayed(
+            from_=conn.id,
+            instance=signal.instance,
+            description=signal.description,
+            candidate=signal.candidate,
+            streams=signal.streams,
+        )
+        await self.hub.publish(conn.room.id, relayed, audience="none", targets=[signal.to])
 
     # ---- moderation (callers check the permission matrix first) ----------------------------------------
 

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 
 PODIUM = [sys.executable, "-m", "podium.core.cli"]
+#: The shared secret test nodes give their (imaginary) TURN server.
+TURN_SECRET = "test-turn-secret"
 
 
 def free_port() -> int:
@@ -48,6 +50,9 @@ class Deployment:
             PODIUM_LOG_LEVEL="warning",
             # A slow refill keeps the burst-then-refuse behaviour exact on a loaded machine.
             PODIUM_CHAT_RATE_PER_SECOND="0.2",
+            PODIUM_ICE_SERVERS='[{"urls": ["stun:127.0.0.1:3478"]}]',
+            PODIUM_TURN_URLS="turn:127.0.0.1:3478?transport=udp",
+            PODIUM_TURN_SECRET=TURN_SECRET,
         )
         env.update(self.extra)
         env.update(overrides)

@@ -2,12 +2,18 @@
 // connection, and renders every view from the one store.
 
 import { RoomConnection, socketUrl } from "./connection.js";
+import { LocalMedia } from "./media/local.js";
+import { Mesh } from "./media/mesh.js";
+import { SpeakerDetector } from "./media/speaker.js";
+import { mountMediaSync } from "./media/sync.js";
 import { createStore } from "./store.js";
 import { mountChat } from "./ui/chat.js";
+import { mountControls } from "./ui/controls.js";
 import { dismiss } from "./ui/dialog.js";
 import { closeMenu } from "./ui/menu.js";
 import { mountNotices } from "./ui/notices.js";
 import { mountParticipants } from "./ui/participants.js";
+import { mountPrejoin } from "./ui/prejoin.js";
 import { mountScreens } from "./ui/screens.js";
 import { mountShell } from "./ui/shell.js";
 import { mountStage } from "./ui/stage.js";
@@ -54,10 +60,17 @@ function main() {
   const store = createStore();
   const connection = new RoomConnection({ url: socketUrl(window.location, link.tenant, link.room, link.token), store });
   const dialog = $("dialog");
+  const local = new LocalMedia(store);
+  const mesh = new Mesh({ store, connection, local, audioSink: $("audio-sink") });
+  const speaker = new SpeakerDetector({ store, mesh, local });
+  const mediaSync = mountMediaSync({ store, connection });
+  const options = new URLSearchParams(window.location.search);
 
   const ctx = {
     store,
     connection,
+    local,
+    mesh,
     dialog,
     toasts: new Toasts($("toasts")),
     isChatVisible: (state) => (NARROW.matches ? state.ui.view === "chat" : state.ui.tab === "chat"),
@@ -87,9 +100,19 @@ function main() {
   const people = mountParticipants($("panel-participants"), ctx);
   const chat = mountChat($("panel-chat"), ctx);
   const screens = mountScreens({ screen: $("screen"), banner: $("banner"), app: $("app") }, ctx);
+  const controls = mountControls($("controls"), ctx);
   const notices = mountNotices(ctx);
 
-  const views = [shell, stage, people, chat, screens];
+  const join = ({ name } = {}) => {
+    store.dispatch({ type: "ui/prejoin-done" });
+    mediaSync.setName(name);
+    mesh.enable();
+    speaker.start();
+    connection.start();
+  };
+  const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join });
+
+  const views = [shell, stage, people, chat, screens, controls, prejoin];
   const renderAll = (state, action, prev) => {
     for (const view of views) view(state, action, prev);
   };
@@ -101,13 +124,33 @@ function main() {
   NARROW.addEventListener("change", () => renderAll(store.getState(), { type: "client/resize" }, null));
 
   // For the iframe SDK and browser tests: the store is the page's public state.
-  window.podium = Object.freeze({ store, connection });
+  window.podium = Object.freeze({ store, connection, local, mesh });
 
   if (!link.ok || !link.token) {
     store.dispatch({ type: "client/closed", code: 4401, reason: link.ok ? "token_missing" : "bad_link" });
     return;
   }
-  connection.start();
+  // Once the session is over for good, the camera light goes off and peers are closed.
+  store.subscribe((state, action, prev) => {
+    if (state.terminal && !prev.terminal) {
+      speaker.stop();
+      local.stop();
+    }
+    if (action.type === "client/restart") {
+      local.start({ audio: prev.media.local.audio, video: prev.media.local.video });
+      speaker.start();
+    }
+  });
+  // A click anywhere resumes sound the browser blocked from autoplaying.
+  document.addEventListener("click", () => {
+    if (store.getState().media.autoplayBlocked) {
+      mesh.resumeAudio();
+      store.dispatch({ type: "media/autoplay-resumed" });
+    }
+  });
+  const startMuted = { audio: options.get("audio") !== "0", video: options.get("video") !== "0" };
+  const opening = local.start(startMuted);
+  if (options.get("prejoin") === "0") opening.finally(() => join());
   window.addEventListener("pagehide", () => {
     if (!store.getState().terminal) connection.leave();
   });

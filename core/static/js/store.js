@@ -50,7 +50,25 @@ export const initialState = Object.freeze({
   /** People knocking in the lobby (only known to hosts and moderators). */
   lobby: Object.freeze([]),
   chat: Object.freeze([]),
+  /** STUN/TURN servers from welcome, for peer connections. */
+  iceServers: Object.freeze([]),
+  media: Object.freeze({
+    /** This page's camera/mic/screen as the peers get them. */
+    local: Object.freeze({ audio: false, video: false, screen: false, hasAudio: false, hasVideo: false }),
+    /** `{audio: [{deviceId, label}], video: [...], selected: {audio, video}}` once known. */
+    devices: null,
+    /** Why camera and microphone could not be opened, if neither could. */
+    error: null,
+    /** identity → {camera, screen, connection}: what arrives from each peer. */
+    remote: Object.freeze({}),
+    /** The identity of the active speaker, or null. */
+    speaker: null,
+    /** The browser refused to play sound until the user clicks. */
+    autoplayBlocked: false,
+  }),
   ui: Object.freeze({
+    /** The pre-join screen (camera preview, devices, name) shows until "Join". */
+    prejoin: true,
     /** The side panel's tab: participants | chat. */
     tab: "participants",
     /** Narrow screens show one view at a time: stage | participants | chat. */
@@ -115,6 +133,7 @@ export function reduce(state, action) {
         chat,
         permissions: action.permissions || [],
         mediaMode: action.media_mode || null,
+        iceServers: action.ice_servers || [],
         ui,
       };
     }
@@ -187,11 +206,32 @@ export function reduce(state, action) {
         ...initialState,
         selfIds: state.selfIds,
         chat: state.chat,
+        media: state.media,
         ui: state.ui,
         connection: { ...initialState.connection, everJoined: state.connection.everJoined },
       };
 
+    // -- media (media/*.js)
+    case "media/local":
+      return { ...state, media: { ...state.media, local: { audio: action.audio, video: action.video, screen: action.screen, hasAudio: action.hasAudio, hasVideo: action.hasVideo } } };
+    case "media/devices":
+      return { ...state, media: { ...state.media, devices: action.devices, error: action.error } };
+    case "media/remote": {
+      const remote = { ...state.media.remote };
+      if (action.connection === "closed" && !action.camera && !action.screen) delete remote[action.identity];
+      else remote[action.identity] = { camera: action.camera, screen: action.screen, connection: action.connection };
+      return { ...state, media: { ...state.media, remote } };
+    }
+    case "media/speaker":
+      return { ...state, media: { ...state.media, speaker: action.identity } };
+    case "media/autoplay-blocked":
+      return { ...state, media: { ...state.media, autoplayBlocked: true } };
+    case "media/autoplay-resumed":
+      return { ...state, media: { ...state.media, autoplayBlocked: false } };
+
     // -- ui
+    case "ui/prejoin-done":
+      return { ...state, ui: { ...state.ui, prejoin: false } };
     case "ui/tab":
       return { ...state, ui: { ...state.ui, tab: action.tab, view: action.tab } };
     case "ui/view":

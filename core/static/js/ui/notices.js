@@ -19,7 +19,19 @@ export function mountNotices(ctx) {
       case "mute.requested": {
         const by = action.by || "A host";
         const what = action.kind === "video" ? "turn off your camera" : "mute your microphone";
-        toasts.show({ kind: "mute", text: `${by} asked you to ${what}.`, testid: "toast-mute-request", duration: 10000 });
+        const media = action.kind === "video" ? "video" : "audio";
+        if (!ctx.local.isEnabled(media)) return; // already off: nothing to ask
+        toasts.show({
+          kind: "mute",
+          text: `${by} asked you to ${what}.`,
+          testid: "toast-mute-request",
+          duration: 15000,
+          actions: [{
+            label: action.kind === "video" ? "Turn off" : "Mute",
+            testid: "toast-mute-accept",
+            run: () => ctx.local.setEnabled(media, false),
+          }],
+        });
         return;
       }
       case "lobby.knock":

@@ -1,5 +1,6 @@
-// The stage: for now a calm room panel with one tile per participant (camera-off look).
-// Tiles are laid out like a video grid so the media issue can put <video> inside them.
+// The stage: a video tile per person (grid), and when someone shares a screen, that screen as
+// a large tile with everyone else in a strip beside it. Tiles are keyed by participant and
+// updated in place, so a <video> keeps playing while names, mute icons and highlights change.
 
 import { avatar, h, icon, replaceChildren, roleBadge, setAttr, setText } from "../dom.js";
 import { sortedParticipants } from "../store.js";
@@ -23,10 +24,26 @@ export function fitGrid(n, width, height, gap = GAP) {
   return best;
 }
 
+/** A muted, inline <video> showing `stream` (audio plays through the mesh's own elements). */
+function videoElement(className) {
+  const video = h("video", { class: className, autoplay: true, playsinline: true });
+  video.muted = true;
+  return video;
+}
+
+function attach(video, stream) {
+  if (video.srcObject !== stream) {
+    video.srcObject = stream;
+    if (stream) video.play().catch(() => {});
+  }
+}
+
 export function mountStage(stage, ctx) {
+  const { local, mesh } = ctx;
   const title = h("h2", { class: "stage-title", "data-testid": "stage-title" });
   const subtitle = h("p", { class: "stage-subtitle", "data-testid": "stage-subtitle" });
   const grid = h("ul", { class: "tiles", "data-testid": "stage-tiles", "aria-label": "People in the room" });
+  const screens = h("div", { class: "screens", "data-testid": "screens", hidden: true });
   const more = h("button", {
     type: "button",
     class: "tiles-more",
@@ -35,12 +52,12 @@ export function mountStage(stage, ctx) {
     on: { click: () => ctx.store.dispatch({ type: "ui/view", view: "participants" }) },
   });
   const gridWrap = h("div", { class: "tiles-wrap" }, grid);
-  stage.append(
-    h("div", { class: "room-panel", "data-testid": "room-panel" },
-      h("header", { class: "stage-head" }, h("div", { class: "stage-head-text" }, title, subtitle), more),
-      gridWrap,
-    ),
+  const panel = h("div", { class: "room-panel", "data-testid": "room-panel" },
+    h("header", { class: "stage-head" }, h("div", { class: "stage-head-text" }, title, subtitle), more),
+    screens,
+    gridWrap,
   );
+  stage.append(panel);
 
   let total = 0;
   /** Fit as many rendered tiles as stay readable; hide the rest behind "+N more". */
@@ -63,27 +80,110 @@ export function mountStage(stage, ctx) {
   };
   new ResizeObserver(layout).observe(gridWrap);
 
-  function tile(state, p) {
-    const isYou = p.id === state.you?.id;
-    const status = h("span", { class: "tile-status" });
-    if (p.audio_muted) status.append(icon("micOff", { size: 16, label: "Microphone off" }));
-    return h("li", { class: `tile${isYou ? " tile-you" : ""}`, "data-testid": "stage-tile", dataset: { participantId: p.id } },
-      h("div", { class: "tile-media" }, avatar(p, "lg")),
-      h("div", { class: "tile-label" },
-        h("span", { class: "tile-name" }, isYou ? `${p.name} (you)` : p.name),
-        roleBadge(p.role),
-        status,
-      ),
-    );
+  /** participant id → {el, video, avatarHolder, name, status, state} */
+  const tiles = new Map();
+  /** identity → {el, video} for screen shares */
+  const screenTiles = new Map();
+
+  function tileFor(p) {
+    let t = tiles.get(p.id);
+    if (!t) {
+      const video = videoElement("tile-video");
+      const avatarHolder = h("div", { class: "tile-avatar" });
+      const name = h("span", { class: "tile-name" });
+      const badge = h("span", { class: "tile-badge" });
+      const status = h("span", { class: "tile-status" });
+      const conn = h("span", { class: "tile-conn", hidden: true, "data-testid": "tile-connecting" }, "Connecting…");
+      const el = h("li", { class: "tile", "data-testid": "stage-tile", dataset: { participantId: p.id } },
+        h("div", { class: "tile-media" }, avatarHolder, video, conn),
+        h("div", { class: "tile-label" }, name, badge, status),
+      );
+      t = { el, video, avatarHolder, name, badge, status, conn, key: "" };
+      tiles.set(p.id, t);
+    }
+    return t;
   }
 
-  return function render(state, action, prev) {
-    if (prev && prev.participants === state.participants && prev.room === state.room && prev.you === state.you) return;
+  function updateTile(state, p) {
+    const t = tileFor(p);
+    const isYou = p.id === state.you?.id;
+    const remote = state.media.remote[p.identity];
+    const stream = isYou ? local.stream : mesh.streamsOf(p.identity).camera;
+    const videoOn = isYou ? state.media.local.video : Boolean(stream && stream.getVideoTracks().length && !p.video_muted);
+    const audioOff = isYou ? !state.media.local.audio : p.audio_muted;
+    const speaking = state.media.speaker === p.identity && !audioOff;
+    const connecting = !isYou && state.mediaMode === "p2p" && (!remote || remote.connection !== "connected");
+    const key = [p.name, p.role, isYou, videoOn, audioOff, speaking, connecting, stream?.id].join("|");
+    if (key === t.key) return t.el;
+    t.key = key;
+    t.el.classList.toggle("tile-you", isYou);
+    t.el.classList.toggle("has-video", videoOn);
+    t.el.dataset.speaking = String(speaking);
+    t.el.dataset.video = videoOn ? "on" : "off";
+    setText(t.name, isYou ? `${p.name} (you)` : p.name);
+    replaceChildren(t.badge, roleBadge(p.role));
+    replaceChildren(t.avatarHolder, avatar(p, "lg"));
+    replaceChildren(t.status, audioOff ? icon("micOff", { size: 16, label: "Microphone off" }) : null);
+    t.conn.hidden = !connecting;
+    t.video.hidden = !videoOn;
+    t.video.classList.toggle("is-mirrored", isYou);
+    attach(t.video, videoOn ? stream : null);
+    return t.el;
+  }
+
+  function renderScreens(state) {
+    const sharing = state.participants.filter((p) => {
+      if (p.id === state.you?.id) return state.media.local.screen;
+      return p.screen_sharing && mesh.streamsOf(p.identity).screen;
+    });
+    const keep = new Set();
+    for (const p of sharing) {
+      keep.add(p.identity);
+      let s = screenTiles.get(p.identity);
+      if (!s) {
+        const video = videoElement("screen-video");
+        const label = h("span", { class: "screen-label" });
+        s = { el: h("div", { class: "screen-tile", "data-testid": "screen-tile", dataset: { identity: p.identity } }, video, label), video, label };
+        screenTiles.set(p.identity, s);
+      }
+      const isYou = p.id === state.you?.id;
+      setText(s.label, isYou ? "You are presenting" : `${p.name} is presenting`);
+      attach(s.video, isYou ? local.screen : mesh.streamsOf(p.identity).screen);
+    }
+    for (const [identity, s] of screenTiles) {
+      if (keep.has(identity)) continue;
+      attach(s.video, null);
+      screenTiles.delete(identity);
+    }
+    replaceChildren(screens, [...screenTiles.values()].map((s) => s.el));
+    screens.hidden = screenTiles.size === 0;
+    panel.classList.toggle("has-screen", screenTiles.size > 0);
+  }
+
+  let previous = null;
+  return function render(state) {
+    const same = previous
+      && previous.participants === state.participants && previous.room === state.room && previous.you === state.you
+      && previous.media.remote === state.media.remote && previous.media.local === state.media.local
+      && previous.media.speaker === state.media.speaker && previous.mediaMode === state.mediaMode;
+    previous = state;
+    if (same) return;
     setText(title, state.room?.name || "");
     const n = state.participants.length;
-    setText(subtitle, n === 1 ? "You’re the first one here. Others will appear as they join." : `${n} people in the room`);
-    const people = sortedParticipants(state);
-    replaceChildren(grid, people.slice(0, MAX_TILES).map((p) => tile(state, p)));
+    const mcu = state.mediaMode === "mcu";
+    setText(subtitle, mcu
+      ? `${n} people · large-room mode: this server does not carry video for rooms this size yet`
+      : n === 1 ? "You’re the first one here. Others will appear as they join." : `${n} people in the room`);
+    const people = sortedParticipants(state).slice(0, MAX_TILES);
+    const ids = new Set(people.map((p) => p.id));
+    for (const [id, t] of tiles) {
+      if (ids.has(id)) continue;
+      attach(t.video, null);
+      tiles.delete(id);
+    }
+    const els = people.map((p) => updateTile(state, p));
+    if (els.length !== grid.children.length || els.some((el, i) => grid.children[i] !== el)) replaceChildren(grid, els);
+    renderScreens(state);
     total = n;
     layout();
   };
