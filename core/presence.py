@@ -126,6 +126,23 @@ class Presence:
         )
         return [str(row["id"]) for row in rows]
 
+    async def was_admitted(self, room_id: int, identity: str, within: float) -> bool:
+        """Whether ``identity``'s latest stay in the room is live or dropped (not ended) lately.
+
+        A reconnecting attendee of a lobby room goes straight back in instead of knocking again."""
+        latest = (
+            await P.select(P.status, P.leave_reason, P.left_at)
+            .where((P.room == room_id) & (P.identity == identity) & (P.status != "waiting"))
+            .order_by(P.joined_at, ascending=False)
+            .first()
+        )
+        if latest is None:
+            return False
+        if latest["status"] == "joined":
+            return True
+        recently = utcnow() - timedelta(seconds=within)
+        return bool(latest["leave_reason"] in ("disconnected", "replaced") and latest["left_at"] > recently)
+
     async def close(self, participant_id: str, reason: LeaveReason) -> bool:
         """Mark a session left; ``True`` only for the caller that actually closed it."""
         rows = (

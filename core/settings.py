@@ -52,6 +52,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: A participant whose node stopped refreshing it for this long is gone.
     presence_timeout: float = 45.0
     presence_refresh: float = 15.0
+    #: An admitted attendee whose connection dropped skips the lobby when back within this many seconds.
+    rejoin_grace: float = 120.0
     #: STUN/TURN servers for peer-to-peer media, as a JSON list of ``RTCIceServer``s:
     #: ``[{"urls": ["stun:stun.example.com:3478"]}]``. Empty: host candidates only (LAN, loopback).
     ice_servers: str = ""

@@ -127,7 +127,7 @@ class IceCandidate(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     usernameFragment: Annotated[str, Meta(max_length=256)] | None = None
 
 
-#: A page's random id, stable across its WebSocket reconnects: a new one means a new peer connection.
+#: A sender's peer-connection id, stable across WebSocket reconnects: a new one means a new connection.
 PeerInstance = Annotated[str, Meta(min_length=1, max_length=64)]
 #: Which of the sender's streams carries what, so receivers can tell a screen from a camera.
 StreamKinds = Annotated[
@@ -140,6 +140,8 @@ class Signal(_Command, tag="rtc.signal"):
 
     to: ParticipantId
     instance: PeerInstance
+    #: The receiver's link this answers, once known (lets it drop signals meant for a replaced link).
+    to_instance: PeerInstance | None = None
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
     streams: StreamKinds | None = None
@@ -242,6 +244,7 @@ class SignalRelayed(_Event, tag="rtc.signal"):
 
     from_: str = msgspec.field(name="from")
     instance: str
+    to_instance: str | None = None
     description: SessionDescription | None = None
     candidate: IceCandidate | None = None
     streams: dict[str, Literal["camera", "screen"]] | None = None

@@ -70,7 +70,13 @@ class RoomActions:
         room = conn.room
         await self.hub.attach(room.id, conn)
         try:
-            waiting = room.lobby and conn.role is Role.ATTENDEE
+            waiting = (
+                room.lobby
+                and conn.role is Role.ATTENDEE
+                and not await self.presence.was_admitted(
+                    room.id, conn.me.identity, self.settings.rejoin_grace
+                )
+            )
             async with self.presence.room_lock(room.id):
                 replaced = []
                 for old in await self.presence.same_identity(room.id, conn.me.identity):
@@ -208,6 +214,7 @@ class RoomActions:
         relayed = SignalRelayed(
             from_=conn.id,
             instance=signal.instance,
+            to_instance=signal.to_instance,
             description=signal.description,
             candidate=signal.candidate,
             streams=signal.streams,

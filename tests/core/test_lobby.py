@@ -71,3 +71,20 @@ async def test_leaving_the_lobby_is_shown_to_staff(acme: TenantClient) -> None:
     await ann.leave()
     resolved = await host.next("lobby.resolved")
     assert (resolved["participant_id"], resolved["outcome"]) == (ann.id, "left")
+
+
+async def test_an_admitted_attendee_who_drops_comes_back_without_knocking(acme: TenantClient) -> None:
+    room = (await acme.room(lobby=True))["slug"]
+    host = await acme.join(room, "hana", "host")
+    ann = await acme.join(room, "ann", expect="lobby.waiting")
+    await host.request({"type": "lobby.admit", "participant_id": ann.id})
+    await ann.next("welcome")
+    ann.socket.transport.abort()  # the connection drops, as on a train
+    assert (await host.next("participant.left"))["reason"] == "disconnected"
+    back = await acme.join(room, "ann")  # straight to welcome, no lobby
+    assert back.first is not None and back.first["type"] == "welcome"
+    # Someone who left on purpose, or was never admitted, still knocks.
+    await back.leave()
+    assert (await host.next("participant.left", participant_id=back.id))["reason"] == "left"
+    await acme.join(room, "ann", expect="lobby.waiting")
+    await acme.join(room, "bob", expect="lobby.waiting")

@@ -1,8 +1,12 @@
 // The peer-to-peer mesh: one PeerLink per other person in a p2p room, kept in step with the
 // store. Links are keyed by *identity*, not participant id: a participant id changes when a
 // WebSocket reconnects, but the peer connection (media flows browser to browser) survives it.
-// A page's `instance` id, sent with every signal, tells a reconnect (same page: keep the
-// link) from a reload (new page: the old link is dead, start a new one).
+//
+// Every signal carries the sending link's `instance` ("<page id>:<generation>") and, once known,
+// the receiving link's (`to_instance`). A signal addressed to a link we have since replaced is
+// stale and ignored; a signal from a new instance means the other side reloaded or started
+// over (a link that never came up is recreated), so our side of the old connection is dead
+// and we start a fresh one. Recovery therefore can't ping-pong.
 
 import { PeerLink } from "./peer.js";
 
@@ -12,6 +16,9 @@ const ABSENT_GRACE_MS = 10000;
 const FINAL_REASONS = new Set(["left", "kicked", "ended", "denied"]);
 /** Signals from a participant this page doesn't know yet wait this long for its `joined`. */
 const EARLY_SIGNAL_MS = 5000;
+/** A link not connected after this long starts over (signals lost in a reconnect, say). */
+const STUCK_MS = 12000;
+
 
 export class Mesh {
   /** @param {{store: any, connection: any, local: import("./local.js").LocalMedia, audioSink: HTMLElement}} options */
@@ -28,7 +35,10 @@ export class Mesh {
     /** identity → <audio> playing that person's microphone */
     this.audio = new Map();
     this.early = [];
+    /** identity → our latest link generation */
+    this.gens = new Map();
     this.enabled = false;
+    this.watchdog = null;
     local.onChange(() => {
       for (const link of this.links.values()) link.syncLocal();
     });
@@ -38,7 +48,23 @@ export class Mesh {
   /** Start connecting to peers (after the pre-join screen). */
   enable() {
     this.enabled = true;
+    this.watchdog ||= setInterval(() => this.unstick(), 2000);
     this.reconcile(this.store.getState());
+  }
+
+  /** Start over links that never came up (their signals were lost or went to a stale id). */
+  unstick() {
+    const state = this.store.getState();
+    const now = Date.now();
+    for (const link of [...this.links.values()]) {
+      if (!link.connected && !this.absent.has(link.identity) && now - link.createdAt > STUCK_MS) this.restart(state, link);
+    }
+  }
+
+  restart(state, link) {
+    const participant = state.participants.find((p) => p.identity === link.identity);
+    this.drop(link.identity);
+    if (participant && state.phase === "joined" && state.mediaMode === "p2p") this.open(state, participant);
   }
 
   onAction(state, action, prev) {
@@ -77,8 +103,12 @@ export class Mesh {
       if (p.identity === state.you.identity) continue;
       present.add(p.identity);
       const link = this.links.get(p.identity);
-      if (link) link.participantId = p.id;
-      else this.open(state, p);
+      if (!link) this.open(state, p);
+      else if (link.participantId !== p.id) {
+        // A new session of the same person: a link that never came up had its offer go to the old one.
+        if (link.connected) link.participantId = p.id;
+        else this.restart(state, link);
+      }
       clearTimeout(this.absent.get(p.identity));
       this.absent.delete(p.identity);
     }
@@ -89,7 +119,10 @@ export class Mesh {
     this.flushEarly(state);
   }
 
-  open(state, participant, remoteInstance = null) {
+  open(state, participant) {
+    const gen = (this.gens.get(participant.identity) || 0) + 1;
+    this.gens.set(participant.identity, gen);
+    const instance = `${this.instance}:${gen}`;
     const link = new PeerLink({
       identity: participant.identity,
       participantId: participant.id,
@@ -97,11 +130,15 @@ export class Mesh {
       polite: state.you.identity < participant.identity,
       iceServers: state.iceServers || [],
       local: this.local,
-      send: (signal) => this.connection.send("rtc.signal", { instance: this.instance, ...signal }),
+      send: (signal) => {
+        const to = link.remoteInstance ? { to_instance: link.remoteInstance } : {};
+        this.connection.send("rtc.signal", { instance, ...to, ...signal });
+      },
       onRemote: (l) => this.remoteChanged(l),
       onState: (l) => this.remoteChanged(l),
     });
-    link.remoteInstance = remoteInstance;
+    link.instance = instance;
+    link.createdAt = Date.now();
     this.links.set(participant.identity, link);
     return link;
   }
@@ -114,12 +151,13 @@ export class Mesh {
       return;
     }
     let link = this.links.get(from.identity);
+    if (signal.to_instance && signal.to_instance !== link?.instance) return; // for a link we replaced
     if (link && link.remoteInstance && link.remoteInstance !== signal.instance) {
-      // The other page reloaded: its old connection is gone for good.
+      // They reloaded or started over: our side of the old connection is dead too.
       this.drop(from.identity);
       link = null;
     }
-    if (!link) link = this.open(state, from, signal.instance);
+    if (!link) link = this.open(state, from);
     link.remoteInstance = signal.instance;
     link.participantId = from.id;
     link.receive(signal);
@@ -148,6 +186,10 @@ export class Mesh {
 
   closeAll() {
     for (const identity of [...this.links.keys()]) this.drop(identity);
+    if (this.store.getState().terminal) {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
+    }
   }
 
   remoteChanged(link) {
