@@ -103,12 +103,16 @@ function main() {
   const controls = mountControls($("controls"), ctx);
   const notices = mountNotices(ctx);
 
+  let opening = Promise.resolve();
   const join = ({ name } = {}) => {
     store.dispatch({ type: "ui/prejoin-done" });
     mediaSync.setName(name);
-    mesh.enable();
-    speaker.start();
     connection.start();
+    // Joining the room and opening the camera overlap; peers connect once tracks exist.
+    opening.finally(() => {
+      mesh.enable();
+      speaker.start();
+    });
   };
   const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join });
 
@@ -149,8 +153,8 @@ function main() {
     }
   });
   const startMuted = { audio: options.get("audio") !== "0", video: options.get("video") !== "0" };
-  const opening = local.start(startMuted);
-  if (options.get("prejoin") === "0") opening.finally(() => join());
+  opening = local.start(startMuted);
+  if (options.get("prejoin") === "0") join();
   window.addEventListener("pagehide", () => {
     if (!store.getState().terminal) connection.leave();
   });
