@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real servers the test suite talks to are installed and running:
-# PostgreSQL and Redis on their default local ports. Idempotent; needs root to install.
+# PostgreSQL and Redis on their default local ports, and Debian's Chromium for the browser
+# tests (Playwright drives it; it never downloads a browser). Idempotent; needs root to install.
 set -euo pipefail
 
 reachable() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -9,6 +10,10 @@ apt_install() {
   if [ "$apt_updated" = 0 ]; then apt-get update -qq; apt_updated=1; fi
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
+
+if [ ! -x /usr/bin/chromium ]; then
+  apt_install chromium fonts-dejavu-core
+fi
 
 if ! reachable 5432; then
   command -v pg_ctlcluster >/dev/null || apt_install postgresql
