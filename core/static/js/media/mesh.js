@@ -17,7 +17,7 @@ const FINAL_REASONS = new Set(["left", "kicked", "ended", "denied"]);
 /** Signals from a participant this page doesn't know yet wait this long for its `joined`. */
 const EARLY_SIGNAL_MS = 5000;
 /** A link not connected after this long starts over (signals lost in a reconnect, say). */
-const STUCK_MS = 12000;
+const STUCK_MS = 8000;
 
 
 export class Mesh {
@@ -103,8 +103,11 @@ export class Mesh {
       if (p.identity === state.you.identity) continue;
       present.add(p.identity);
       const link = this.links.get(p.identity);
-      if (!link) this.open(state, p);
-      else if (link.participantId !== p.id) {
+      if (!link) {
+        // The newer of two people makes the first offer; the other answers it. Offering from
+        // both sides at once would work (perfect negotiation) but costs rounds and seconds.
+        if (this.offersFirst(state.you, p)) this.open(state, p);
+      } else if (link.participantId !== p.id) {
         // A new session of the same person: a link that never came up had its offer go to the old one.
         if (link.connected) link.participantId = p.id;
         else this.restart(state, link);
@@ -119,7 +122,14 @@ export class Mesh {
     this.flushEarly(state);
   }
 
-  open(state, participant) {
+  /** Whether `you` start the connection to `other`: the later joiner does (identity breaks ties). */
+  offersFirst(you, other) {
+    const mine = Date.parse(you.joined_at) || 0;
+    const theirs = Date.parse(other.joined_at) || 0;
+    return mine === theirs ? you.identity > other.identity : mine > theirs;
+  }
+
+  open(state, participant, { answerFirst = false } = {}) {
     const gen = (this.gens.get(participant.identity) || 0) + 1;
     this.gens.set(participant.identity, gen);
     const instance = `${this.instance}:${gen}`;
@@ -136,6 +146,7 @@ export class Mesh {
       },
       onRemote: (l) => this.remoteChanged(l),
       onState: (l) => this.remoteChanged(l),
+      answerFirst,
     });
     link.instance = instance;
     link.createdAt = Date.now();
@@ -157,7 +168,7 @@ export class Mesh {
       this.drop(from.identity);
       link = null;
     }
-    if (!link) link = this.open(state, from);
+    if (!link) link = this.open(state, from, { answerFirst: signal.description?.type === "offer" });
     link.remoteInstance = signal.instance;
     link.participantId = from.id;
     link.receive(signal);

@@ -10,9 +10,13 @@ export class PeerLink {
   /**
    * @param {{identity: string, participantId: string, polite: boolean, iceServers: RTCIceServer[],
    *          local: import("./local.js").LocalMedia, send: (signal: object) => void,
-   *          onRemote: (link: PeerLink) => void, onState: (link: PeerLink) => void}} options
+   *          onRemote: (link: PeerLink) => void, onState: (link: PeerLink) => void,
+   *          answerFirst?: boolean}} options
+   *
+   * `answerFirst`: the other side is making the first offer; our tracks join the transceivers
+   * its offer creates (so one round trip sets up both directions, and nobody's offers collide).
    */
-  constructor({ identity, participantId, polite, iceServers, local, send, onRemote, onState }) {
+  constructor({ identity, participantId, polite, iceServers, local, send, onRemote, onState, answerFirst = false }) {
     this.identity = identity;
     this.participantId = participantId;
     this.polite = polite;
@@ -40,12 +44,14 @@ export class PeerLink {
     };
     pc.ontrack = (event) => this.addRemote(event);
     pc.onconnectionstatechange = () => this.connectionChanged();
-    this.syncLocal();
+    this.tracksAdded = false;
+    if (!answerFirst) this.syncLocal();
   }
 
   /** Make the senders match the local tracks (device switch, screen share on/off). */
   syncLocal() {
     if (this.closed) return;
+    this.tracksAdded = true;
     const { pc, local } = this;
     for (const media of ["audio", "video"]) {
       const track = local.track(media);
@@ -107,6 +113,7 @@ export class PeerLink {
       await pc.setRemoteDescription(description); // rolls back our own offer when polite
       this.settingRemoteAnswer = false;
       if (description.type === "offer") {
+        if (!this.tracksAdded) this.syncLocal(); // reuses the transceivers the offer just created
         await pc.setLocalDescription();
         this.send({ description: pc.localDescription.toJSON(), streams: this.streamKinds() });
       }
