@@ -76,6 +76,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_media(args: argparse.Namespace) -> None:
+    import logging
+
+    from podium.media.node import run
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s media %(levelname)s %(message)s"
+    )
+    print(f"Podium media node on ws://{args.host}:{args.port}", flush=True)
+    asyncio.run(run(args.host, args.port))
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from podium.core.db.migrate import migrate
 
@@ -145,6 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.set_defaults(func=cmd_serve)
+
+    media = sub.add_parser("media", help="run a media node (the MCU for large rooms)")
+    media.add_argument("--host", default="127.0.0.1", help="interface of the control endpoint and media")
+    media.add_argument("--port", type=int, default=8090, help="control endpoint port")
+    media.set_defaults(func=cmd_media)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
 

@@ -24,6 +24,8 @@ __all__ = [
     "delete_room",
     "get_room",
     "list_rooms",
+    "live_media",
+    "set_live_media",
     "update_room",
 ]
 
@@ -137,6 +139,16 @@ async def update_room(tenant: TenantRef, slug: str, change: RoomUpdate) -> RoomI
 async def delete_room(tenant: TenantRef, slug: str) -> None:
     await get_room(tenant, slug)
     await Room.delete().where(_scoped(tenant, slug))
+
+
+async def live_media(room_id: int) -> Literal["p2p", "mcu"]:
+    """How an ``auto`` room's media flows right now."""
+    row = await Room.select(Room.live_media).where(Room.id == room_id).first()
+    return "mcu" if row is not None and row["live_media"] == "mcu" else "p2p"
+
+
+async def set_live_media(room_id: int, mode: Literal["p2p", "mcu"]) -> None:
+    await Room.update({Room.live_media: mode}).where(Room.id == room_id)
 
 
 async def mark_ended(room_id: int) -> None:

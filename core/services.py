@@ -13,8 +13,11 @@ from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from podium.core import tenants
 from podium.core.auth.keys import SecretBox
+from podium.core.media_client import MediaClient
+from podium.core.media_process import EmbeddedMediaNode
 from podium.core.presence import Presence
 from podium.core.realtime.hub import Hub
+from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
@@ -47,7 +50,12 @@ class Services:
         self.hub = Hub(channels, Presence("", settings.presence_timeout), settings.redis_prefix)
         self.presence = self.hub.presence
         self.presence.node_id = self.hub.node_id
-        self.actions = RoomActions(settings, self.presence, self.hub)
+        self.media_node = EmbeddedMediaNode() if settings.media_url == "" else None
+        url = self.media_node.url if self.media_node is not None else settings.media_url
+        self.routing = MediaRouting(settings, self.presence, self.hub, None)
+        if url != "off":
+            self.routing.media = MediaClient(url, self.routing.on_event, self.routing.on_restart)
+        self.actions = RoomActions(settings, self.presence, self.hub, self.routing)
         self._upkeep: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -57,6 +65,10 @@ class Services:
             if stale:
                 log.info("closed %d sessions left open by a previous run", stale)
         self._upkeep = asyncio.create_task(self.hub.keep_presence(self.settings.presence_refresh))
+        if self.media_node is not None:
+            await self.media_node.start()
+        if self.routing.media is not None:
+            self.routing.media.start()
 
     async def stop(self) -> None:
         if self._upkeep is not None:
@@ -64,6 +76,10 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._upkeep
         await self.hub.close()
+        if self.routing.media is not None:
+            await self.routing.media.stop()
+        if self.media_node is not None:
+            await self.media_node.stop()
 
     async def signing_key(self, key_id: str) -> tuple[str, str] | None:
         return await tenants.signing_key(key_id, self.box)

@@ -52,6 +52,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: A participant whose node stopped refreshing it for this long is gone.
     presence_timeout: float = 45.0
     presence_refresh: float = 15.0
+    #: The media node (MCU for large rooms) to use, ``ws://host:port``. Empty: ``podium serve``
+    #: starts its own beside itself. ``off``: no MCU (large rooms get ``media_unavailable``).
+    media_url: str = ""
     #: An admitted attendee whose connection dropped skips the lobby when back within this many seconds.
     rejoin_grace: float = 120.0
     #: STUN/TURN servers for peer-to-peer media, as a JSON list of ``RTCIceServer``s:
@@ -104,6 +107,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MAX_FRAME_BYTES must be at least 1024")
         if self.chat_max_length < 1 or self.chat_rate_burst < 1 or self.chat_rate_per_second <= 0:
             raise SettingsError("chat limits must be positive")
+        if self.media_url not in ("", "off") and not self.media_url.startswith(("ws://", "wss://")):
+            raise SettingsError("PODIUM_MEDIA_URL must be empty, off, or a ws:// or wss:// URL")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
         from podium.core.realtime.ice import parse_ice_servers

@@ -56,6 +56,8 @@ class Room(Table, tablename="room"):
     created_at = Timestamptz()
     #: When the room was last ended; join tokens issued before it no longer admit.
     ended_at = Timestamptz(null=True, default=None)
+    #: How media flows right now in an ``auto`` room (p2p | mcu); switches with the head count.
+    live_media = Varchar(length=4, default="p2p")
 
 
 class ParticipantSession(Table, tablename="participant_session"):

@@ -30,6 +30,7 @@ from podium.core.realtime.protocol import (
     Kick,
     LobbyAdmit,
     LobbyDeny,
+    MediaOffer,
     ParticipantInfo,
     Ping,
     Pong,
@@ -183,6 +184,8 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         await actions.end(room, me)
     elif isinstance(command, Signal):
         await actions.relay_signal(conn, command)
+    elif isinstance(command, MediaOffer):
+        await services.routing.offer(conn, command.sdp)
     elif isinstance(command, UpdateSelf):
         await actions.update_self(
             conn,

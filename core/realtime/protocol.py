@@ -147,12 +147,31 @@ class Signal(_Command, tag="rtc.signal"):
     streams: StreamKinds | None = None
 
 
+class MediaOffer(_Command, tag="media.offer"):
+    """MCU rooms: an offer (ICE gathered) for one connection to the media server; a new one replaces it.
+
+    The client sends its microphone and camera on it (``sendrecv`` audio and video) and
+    receives the room's composite video and its audio mix on the same transceivers."""
+
+    sdp: str
+
+
 class Ping(_Command, tag="ping"):
     pass
 
 
 ClientMessage = (
-    ChatSend | Kick | AskMute | SetRole | LobbyAdmit | LobbyDeny | EndRoom | UpdateSelf | Signal | Ping
+    ChatSend
+    | Kick
+    | AskMute
+    | SetRole
+    | LobbyAdmit
+    | LobbyDeny
+    | EndRoom
+    | UpdateSelf
+    | Signal
+    | MediaOffer
+    | Ping
 )
 CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     ChatSend,
@@ -164,6 +183,7 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     EndRoom,
     UpdateSelf,
     Signal,
+    MediaOffer,
     Ping,
 )
 
@@ -250,6 +270,37 @@ class SignalRelayed(_Event, tag="rtc.signal"):
     streams: dict[str, Literal["camera", "screen"]] | None = None
 
 
+class MediaModeChanged(_Event, tag="media.mode"):
+    """The room moved between peer-to-peer and the MCU (an auto room crossed its thresholds)."""
+
+    mode: Literal["p2p", "mcu"]
+
+
+class MediaAnswer(_Event, tag="media.answer"):
+    """The media server's answer to your ``media.offer``."""
+
+    sdp: str
+
+
+class MediaSpeaker(_Event, tag="media.speaker"):
+    """MCU rooms: the dominant speaker changed (``null``: nobody is speaking)."""
+
+    participant_id: str | None
+
+
+class MediaVisible(_Event, tag="media.visible"):
+    """MCU rooms: whether your camera is on the composite; pause sending video while it isn't."""
+
+    video: bool
+
+
+class MediaFailed(_Event, tag="media.failed"):
+    """MCU rooms: your media connection is gone (the media server restarted): offer again."""
+
+    code: str
+    message: str
+
+
 class ChatMessage(_Event, tag="chat.message"):
     message: ChatItem
 
@@ -295,6 +346,11 @@ ServerMessage = (
     | RoleChanged
     | ChatMessage
     | SignalRelayed
+    | MediaModeChanged
+    | MediaAnswer
+    | MediaSpeaker
+    | MediaVisible
+    | MediaFailed
     | Kicked
     | MuteRequested
     | RoomEnded
@@ -314,6 +370,11 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     RoleChanged,
     ChatMessage,
     SignalRelayed,
+    MediaModeChanged,
+    MediaAnswer,
+    MediaSpeaker,
+    MediaVisible,
+    MediaFailed,
     Kicked,
     MuteRequested,
     RoomEnded,

@@ -7,7 +7,6 @@ tenant's REST API (the tenant may do everything), so both paths behave alike.
 from __future__ import annotations
 
 import logging
-from typing import Literal
 
 import msgspec
 
@@ -19,6 +18,7 @@ from podium.core.realtime import envelope as env
 from podium.core.realtime.connection import CloseCode, Connection
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.ice import ice_servers_for, parse_ice_servers
+from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.protocol import (
     ChatAudience,
     ChatItem,
@@ -40,7 +40,7 @@ from podium.core.realtime.protocol import (
     SignalRelayed,
     Welcome,
 )
-from podium.core.rooms import P2P_LIMIT, RoomInfo, mark_ended
+from podium.core.rooms import RoomInfo, mark_ended
 from podium.core.settings import Settings
 
 __all__ = ["RoomActions"]
@@ -56,10 +56,11 @@ def _not_found() -> PodiumError:
 class RoomActions:
     """Room behaviour on top of presence (database) and the hub (fan-out)."""
 
-    def __init__(self, settings: Settings, presence: Presence, hub: Hub) -> None:
+    def __init__(self, settings: Settings, presence: Presence, hub: Hub, routing: MediaRouting) -> None:
         self.settings = settings
         self.presence = presence
         self.hub = hub
+        self.routing = routing
         hub.on_admit = self._admitted
         self._ice_servers = parse_ice_servers(settings.ice_servers)
 
@@ -105,6 +106,7 @@ class RoomActions:
         conn.status = "joined"
         conn.start(await self.welcome(conn))
         await self.hub.publish(conn.room.id, ParticipantJoined(participant=conn.me), exclude=conn.id)
+        await self.routing.reconsider(conn.room)
 
     async def _admitted(self, conn: Connection) -> None:
         """An ``admit`` op reached this node: the waiting socket gets its ``welcome``."""
@@ -117,6 +119,8 @@ class RoomActions:
         except Exception:
             log.exception("could not admit %s", conn.id)
             conn.close(CloseCode.SERVER_ERROR, "server_error")
+            return
+        await self.routing.reconsider(conn.room)
 
     async def welcome(self, conn: Connection) -> Welcome:
         room, me = conn.room, conn.me
@@ -127,7 +131,7 @@ class RoomActions:
             you=me,
             participants=participants,
             chat=await chat.history(room.id, limit=self.settings.chat_history_in_welcome, viewer=me),
-            media_mode=self.media_mode(room, len(participants)),
+            media_mode=await self.routing.mode(room),
             permissions=permissions_of(me.role),
             lobby=await self.presence.listing(room.id, "waiting") if staff else [],
             ice_servers=ice_servers_for(
@@ -139,12 +143,6 @@ class RoomActions:
             ),
         )
 
-    @staticmethod
-    def media_mode(room: RoomInfo, participants: int) -> Literal["p2p", "mcu"]:
-        if room.media_mode == "auto":
-            return "mcu" if participants > P2P_LIMIT else "p2p"
-        return "mcu" if room.media_mode == "mcu" else "p2p"
-
     async def leave(self, conn: Connection, reason: LeaveReason) -> None:
         """The socket is gone; tell the room unless someone already closed the session."""
         await self.hub.detach(conn.room.id, conn)
@@ -152,6 +150,9 @@ class RoomActions:
             return
         if conn.status == "joined":
             await self.hub.publish(conn.room.id, ParticipantLeft(participant_id=conn.id, reason=reason))
+            self.routing.left(conn)
+            if reason != "ended":
+                await self.routing.reconsider(conn.room)
         else:
             await self.hub.publish(
                 conn.room.id, LobbyResolved(participant_id=conn.id, outcome="left"), audience="staff"
@@ -295,6 +296,7 @@ class RoomActions:
             raise _not_found()
         conn.me = msgspec.structs.replace(updated, role=conn.me.role)
         await self.hub.publish(conn.room.id, ParticipantUpdated(participant=conn.me))
+        self.routing.updated(conn)
 
     async def admit(self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None) -> None:
         found = await self.presence.find(room.id, participant_id)
@@ -332,6 +334,7 @@ class RoomActions:
         """End the meeting: everyone (lobby included) is disconnected with reason ``ended``."""
         await mark_ended(room.id)
         closed = await self.presence.close_room(room.id, "ended")
+        self.routing.ended(room)
         await self.hub.publish(
             room.id,
             RoomEnded(by=None if by is None else by.name),

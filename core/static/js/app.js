@@ -3,6 +3,7 @@
 
 import { RoomConnection, socketUrl } from "./connection.js";
 import { LocalMedia } from "./media/local.js";
+import { McuLink } from "./media/mcu.js";
 import { Mesh } from "./media/mesh.js";
 import { SpeakerDetector } from "./media/speaker.js";
 import { mountMediaSync } from "./media/sync.js";
@@ -62,6 +63,7 @@ function main() {
   const dialog = $("dialog");
   const local = new LocalMedia(store);
   const mesh = new Mesh({ store, connection, local, audioSink: $("audio-sink") });
+  const mcu = new McuLink({ store, connection, local, audioSink: $("audio-sink") });
   const speaker = new SpeakerDetector({ store, mesh, local });
   const mediaSync = mountMediaSync({ store, connection });
   const options = new URLSearchParams(window.location.search);
@@ -71,6 +73,7 @@ function main() {
     connection,
     local,
     mesh,
+    mcu,
     dialog,
     toasts: new Toasts($("toasts")),
     isChatVisible: (state) => (NARROW.matches ? state.ui.view === "chat" : state.ui.tab === "chat"),
@@ -111,6 +114,7 @@ function main() {
     // Joining the room and opening the camera overlap; peers connect once tracks exist.
     opening.finally(() => {
       mesh.enable();
+      mcu.enable();
       speaker.start();
     });
   };
@@ -128,7 +132,7 @@ function main() {
   NARROW.addEventListener("change", () => renderAll(store.getState(), { type: "client/resize" }, null));
 
   // For the iframe SDK and browser tests: the store is the page's public state.
-  window.podium = Object.freeze({ store, connection, local, mesh });
+  window.podium = Object.freeze({ store, connection, local, mesh, mcu });
 
   if (!link.ok || !link.token) {
     store.dispatch({ type: "client/closed", code: 4401, reason: link.ok ? "token_missing" : "bad_link" });
@@ -149,6 +153,7 @@ function main() {
   document.addEventListener("click", () => {
     if (store.getState().media.autoplayBlocked) {
       mesh.resumeAudio();
+      mcu.audioEl?.play().catch(() => {});
       store.dispatch({ type: "media/autoplay-resumed" });
     }
   });

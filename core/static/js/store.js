@@ -65,6 +65,8 @@ export const initialState = Object.freeze({
     speaker: null,
     /** The browser refused to play sound until the user clicks. */
     autoplayBlocked: false,
+    /** MCU rooms: the connection to the server's MCU, and whether the composite arrives. */
+    mcu: Object.freeze({ connection: "closed", composite: false }),
   }),
   ui: Object.freeze({
     /** The pre-join screen (camera preview, devices, name) shows until "Join". */
@@ -211,6 +213,13 @@ export function reduce(state, action) {
         connection: { ...initialState.connection, everJoined: state.connection.everJoined },
       };
 
+    case "media.mode":
+      return { ...state, mediaMode: action.mode };
+    case "media.speaker": {
+      const who = state.participants.find((p) => p.id === action.participant_id);
+      return { ...state, media: { ...state.media, speaker: who ? who.identity : null } };
+    }
+
     // -- media (media/*.js)
     case "media/local":
       return { ...state, media: { ...state.media, local: { audio: action.audio, video: action.video, screen: action.screen, hasAudio: action.hasAudio, hasVideo: action.hasVideo } } };
@@ -224,6 +233,12 @@ export function reduce(state, action) {
     }
     case "media/speaker":
       return { ...state, media: { ...state.media, speaker: action.identity } };
+    case "media/mcu": {
+      const mcu = { ...state.media.mcu };
+      if (action.connection !== undefined) mcu.connection = action.connection;
+      if (action.composite !== undefined) mcu.composite = action.composite;
+      return { ...state, media: { ...state.media, mcu } };
+    }
     case "media/autoplay-blocked":
       return { ...state, media: { ...state.media, autoplayBlocked: true } };
     case "media/autoplay-resumed":

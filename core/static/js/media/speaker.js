@@ -58,7 +58,8 @@ export class SpeakerDetector {
 
   async poll() {
     const state = this.store.getState();
-    if (state.phase !== "joined" || !state.you) return;
+    // In MCU rooms the server mixes audio and names the speaker (media.speaker).
+    if (state.phase !== "joined" || !state.you || state.mediaMode !== "p2p") return;
     const raw = new Map([[state.you.identity, this.ownLevel()]]);
     const { peers } = await this.mesh.stats();
     for (const peer of peers) raw.set(peer.identity, peer.audio.audioLevel);

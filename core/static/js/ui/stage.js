@@ -52,9 +52,14 @@ export function mountStage(stage, ctx) {
     on: { click: () => ctx.store.dispatch({ type: "ui/view", view: "participants" }) },
   });
   const gridWrap = h("div", { class: "tiles-wrap" }, grid);
+  // Large rooms: the server's composite of the room, one video.
+  const compositeVideo = videoElement("composite-video");
+  const compositeWait = h("p", { class: "composite-wait", role: "status" }, "Connecting to the room’s video…");
+  const composite = h("div", { class: "composite", "data-testid": "composite", hidden: true }, compositeVideo, compositeWait);
   const panel = h("div", { class: "room-panel", "data-testid": "room-panel" },
     h("header", { class: "stage-head" }, h("div", { class: "stage-head-text" }, title, subtitle), more),
     screens,
+    composite,
     gridWrap,
   );
   stage.append(panel);
@@ -165,15 +170,28 @@ export function mountStage(stage, ctx) {
     const same = previous
       && previous.participants === state.participants && previous.room === state.room && previous.you === state.you
       && previous.media.remote === state.media.remote && previous.media.local === state.media.local
-      && previous.media.speaker === state.media.speaker && previous.mediaMode === state.mediaMode;
+      && previous.media.speaker === state.media.speaker && previous.mediaMode === state.mediaMode
+      && previous.media.mcu === state.media.mcu;
     previous = state;
     if (same) return;
     setText(title, state.room?.name || "");
     const n = state.participants.length;
     const mcu = state.mediaMode === "mcu";
     setText(subtitle, mcu
-      ? `${n} people · large-room mode: this server does not carry video for rooms this size yet`
+      ? `${n} people · large room: everyone’s video is mixed by the server`
       : n === 1 ? "You’re the first one here. Others will appear as they join." : `${n} people in the room`);
+    panel.classList.toggle("is-mcu", mcu);
+    composite.hidden = !mcu;
+    gridWrap.hidden = mcu;
+    if (mcu) {
+      attach(compositeVideo, ctx.mcu.composite);
+      compositeWait.hidden = state.media.mcu.composite && state.media.mcu.connection === "connected";
+      screens.hidden = true;
+      total = 0;
+      more.hidden = true;
+      return;
+    }
+    attach(compositeVideo, null);
     const people = sortedParticipants(state).slice(0, MAX_TILES);
     const ids = new Set(people.map((p) => p.id));
     for (const [id, t] of tiles) {

@@ -1,0 +1,168 @@
+"""Which way a room's media flows, and core's part in MCU rooms.
+
+An ``auto`` room starts peer-to-peer; when the 7th person is in it moves to the
+MCU, and when it shrinks to 4 it moves back (the gap keeps a room hovering
+around the limit from flapping). The switch is a ``media.mode`` event: clients
+tear down one kind of connection and build the other without leaving the room.
+In MCU mode this module relays offers to the media node and turns the node's
+events into room events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Literal
+
+from podium.core.errors import PodiumError
+from podium.core.media_client import MediaClient
+from podium.core.presence import Presence
+from podium.core.realtime.connection import Connection
+from podium.core.realtime.hub import Hub
+from podium.core.realtime.protocol import (
+    MediaAnswer,
+    MediaFailed,
+    MediaModeChanged,
+    MediaSpeaker,
+    MediaVisible,
+)
+from podium.core.rooms import P2P_LIMIT, RoomInfo, live_media, set_live_media
+from podium.core.settings import Settings
+from podium.media import control
+
+__all__ = ["BACK_TO_P2P_AT", "MediaRouting"]
+
+log = logging.getLogger(__name__)
+Mode = Literal["p2p", "mcu"]
+#: An auto room in the MCU goes back to peer-to-peer at this many participants.
+BACK_TO_P2P_AT = 4
+
+
+def next_mode(current: Mode, participants: int) -> Mode:
+    """The hysteresis rule for ``auto`` rooms."""
+    if current == "p2p" and participants > P2P_LIMIT:
+        return "mcu"
+    if current == "mcu" and participants <= BACK_TO_P2P_AT:
+        return "p2p"
+    return current
+
+
+class MediaRouting:
+    """Media mode per room, and the MCU relay."""
+
+    def __init__(self, settings: Settings, presence: Presence, hub: Hub, media: MediaClient | None) -> None:
+        self.settings = settings
+        self.presence = presence
+        self.hub = hub
+        self.media = media
+        self._background: set[asyncio.Task[None]] = set()
+
+    def key(self, room_id: int) -> str:
+        """The room's name on media nodes (deployments sharing a node stay apart)."""
+        return f"{self.settings.redis_prefix}:{room_id}"
+
+    def room_id_of(self, key: str) -> int | None:
+        prefix, _, ident = key.rpartition(":")
+        return int(ident) if prefix == self.settings.redis_prefix and ident.isdigit() else None
+
+    async def mode(self, room: RoomInfo) -> Mode:
+        if room.media_mode == "auto":
+            return await live_media(room.id)
+        return "mcu" if room.media_mode == "mcu" else "p2p"
+
+    async def reconsider(self, room: RoomInfo) -> None:
+        """After a join or a leave: move an auto room across the thresholds."""
+        if room.media_mode != "auto":
+            return
+        async with self.presence.room_lock(room.id):
+            current = await live_media(room.id)
+            wanted = next_mode(current, await self.presence.count_joined(room.id))
+            if wanted == current:
+                return
+            await set_live_media(room.id, wanted)
+        log.info("room %s: media %s → %s", room.id, current, wanted)
+        await self.hub.publish(room.id, MediaModeChanged(mode=wanted))
+        if wanted == "p2p" and self.media is not None:
+            self._later(self.media.close_room(self.key(room.id)))
+
+    async def offer(self, conn: Connection, sdp: str) -> None:
+        """Relay a participant's MCU offer; the answer goes back to that socket alone."""
+        if await self.mode(conn.room) != "mcu":
+            raise PodiumError("not_mcu", "this room's media is peer-to-peer now; use rtc.signal")
+        limit = self.settings.max_sdp_bytes
+        if len(sdp.encode()) > limit:
+            raise PodiumError(
+                "sdp_too_large", f"session descriptions are limited to {limit} bytes", status=413
+            )
+        if self.media is None:
+            raise PodiumError(
+                "media_unavailable", "this server has no media node for large rooms", status=503
+            )
+        answer = await self.media.connect(
+            self.key(conn.room.id),
+            conn.id,
+            conn.me.name,
+            sdp,
+            audio_muted=conn.me.audio_muted,
+            video_muted=conn.me.video_muted,
+        )
+        conn.send(MediaAnswer(sdp=answer))
+
+    def ended(self, room: RoomInfo) -> None:
+        if self.media is not None and self.key(room.id) in self.media.rooms:
+            self._later(self.media.close_room(self.key(room.id)))
+
+    def left(self, conn: Connection) -> None:
+        if self.media is not None and self.media.connected:
+            self._later(self.media.disconnect(self.key(conn.room.id), conn.id))
+
+    def updated(self, conn: Connection) -> None:
+        if self.media is not None and self.media.connected and self.key(conn.room.id) in self.media.rooms:
+            me = conn.me
+            self._later(
+                self.media.update(
+                    self.key(conn.room.id),
+                    conn.id,
+                    name=me.name,
+                    audio_muted=me.audio_muted,
+                    video_muted=me.video_muted,
+                )
+            )
+
+    # ---- from the media node --------------------------------------------------------------------------
+
+    async def on_event(self, event: control.ControlEvent) -> None:
+        if not isinstance(event, control.Speaker | control.Visible | control.Gone):
+            return
+        room_id = self.room_id_of(event.room)
+        if room_id is None:
+            return
+        if isinstance(event, control.Speaker):
+            await self.hub.publish(room_id, MediaSpeaker(participant_id=event.participant_id))
+        elif isinstance(event, control.Visible):
+            await self.hub.publish(
+                room_id, MediaVisible(video=event.video), audience="none", targets=[event.participant_id]
+            )
+        else:
+            failed = MediaFailed(code="media_lost", message=f"media connection ended: {event.reason}")
+            await self.hub.publish(room_id, failed, audience="none", targets=[event.participant_id])
+
+    async def on_restart(self, rooms: set[str]) -> None:
+        """The media node came back empty: everyone in those rooms offers again."""
+        for key in rooms:
+            room_id = self.room_id_of(key)
+            if room_id is not None:
+                failed = MediaFailed(
+                    code="media_restarted", message="the media server restarted; reconnecting"
+                )
+                await self.hub.publish(room_id, failed)
+
+    def _later(self, work: object) -> None:
+        async def run() -> None:
+            with contextlib.suppress(PodiumError):
+                await work  # type: ignore[misc]
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)

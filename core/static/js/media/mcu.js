@@ -1,0 +1,212 @@
+// Large rooms: one RTCPeerConnection to the server's MCU. Your microphone and camera go up
+// on it; the room comes down as one composite video and one audio mix (everyone but you).
+// Active while the room's media mode is "mcu"; the mesh takes over when it is "p2p".
+
+const GATHER_TIMEOUT_MS = 3000;
+const RETRY_MS = [1000, 2000, 4000, 8000];
+/** The composite shows small tiles: sending more than this up is wasted bandwidth. */
+const UPLINK_HEIGHT = 360;
+const UPLINK_BITRATE = 500_000;
+
+function preferVp8(transceiver) {
+  const caps = RTCRtpReceiver.getCapabilities?.("video");
+  if (!caps || !transceiver.setCodecPreferences) return;
+  const vp8 = caps.codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");
+  const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== "video/vp8");
+  transceiver.setCodecPreferences([...vp8, ...rest]);
+}
+
+export class McuLink {
+  constructor({ store, connection, local, audioSink }) {
+    this.store = store;
+    this.connection = connection;
+    this.local = local;
+    this.audioSink = audioSink;
+    this.pc = null;
+    this.audioEl = null;
+    this.composite = null;
+    this.enabled = false;
+    this.attempt = 0;
+    this.retryTimer = null;
+    this.sendVideo = true;
+    this.senders = { audio: null, video: null };
+    local.onChange(() => this.syncLocal());
+    store.subscribe((state, action, prev) => this.onAction(state, action, prev));
+  }
+
+  enable() {
+    this.enabled = true;
+    this.reconcile(this.store.getState());
+  }
+
+  onAction(state, action, prev) {
+    switch (action.type) {
+      case "media.answer":
+        this.answered(action.sdp);
+        return;
+      case "media.failed":
+        this.restart(true);
+        return;
+      case "media.visible":
+        this.sendVideo = action.video;
+        this.applyVideoActive();
+        return;
+      case "welcome":
+        // A new session (a reconnect): its participant id changed, so the node needs a new offer.
+        if (this.pc) this.restart(false);
+        break;
+      default:
+        break;
+    }
+    if (state.terminal && !prev?.terminal) this.stop();
+    else if (state.mediaMode !== prev?.mediaMode || state.phase !== prev?.phase) this.reconcile(state);
+  }
+
+  reconcile(state) {
+    const wanted = this.enabled && !state.terminal && state.phase === "joined" && state.mediaMode === "mcu";
+    if (wanted && !this.pc) this.start();
+    else if (!wanted && this.pc) this.stop();
+  }
+
+  async start() {
+    clearTimeout(this.retryTimer);
+    const state = this.store.getState();
+    const pc = (this.pc = new RTCPeerConnection({ iceServers: state.iceServers || [], bundlePolicy: "max-bundle" }));
+    const audio = pc.addTransceiver(this.local.track("audio") || "audio", { direction: "sendrecv", streams: [this.local.stream] });
+    const camera = this.local.track("video");
+    const height = camera?.getSettings().height || UPLINK_HEIGHT;
+    const video = pc.addTransceiver(camera || "video", {
+      direction: "sendrecv",
+      streams: [this.local.stream],
+      sendEncodings: [{ maxBitrate: UPLINK_BITRATE, scaleResolutionDownBy: Math.max(1, height / UPLINK_HEIGHT) }],
+    });
+    preferVp8(video);
+    this.senders = { audio: audio.sender, video: video.sender };
+    pc.ontrack = ({ track, streams }) => this.received(track, streams[0]);
+    pc.onconnectionstatechange = () => {
+      this.store.dispatch({ type: "media/mcu", connection: pc.connectionState });
+      if (pc === this.pc && pc.connectionState === "failed") this.restart(true);
+      if (pc.connectionState === "connected") this.attempt = 0;
+    };
+    this.store.dispatch({ type: "media/mcu", connection: "connecting" });
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await this.gathered(pc);
+      if (pc !== this.pc) return;
+      await this.connection.request("media.offer", { sdp: pc.localDescription.sdp });
+    } catch (err) {
+      if (pc !== this.pc) return;
+      console.warn("podium: MCU offer failed", err);
+      this.restart(true);
+    }
+  }
+
+  /** The MCU takes no trickled candidates: the offer carries them all. */
+  gathered(pc) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        if (pc.iceGatheringState !== "complete") return;
+        pc.removeEventListener("icegatheringstatechange", done);
+        resolve();
+      };
+      pc.addEventListener("icegatheringstatechange", done);
+      setTimeout(resolve, GATHER_TIMEOUT_MS);
+    });
+  }
+
+  async answered(sdp) {
+    const pc = this.pc;
+    if (!pc || pc.signalingState !== "have-local-offer") return;
+    try {
+      await pc.setRemoteDescription({ type: "answer", sdp });
+      this.applyVideoActive();
+    } catch (err) {
+      console.warn("podium: MCU answer rejected", err);
+      this.restart(true);
+    }
+  }
+
+  received(track, stream) {
+    if (track.kind === "video") {
+      this.composite = stream || new MediaStream([track]);
+      this.store.dispatch({ type: "media/mcu", composite: true });
+      return;
+    }
+    if (!this.audioEl) {
+      this.audioEl = document.createElement("audio");
+      this.audioEl.autoplay = true;
+      this.audioEl.dataset.mcu = "mix";
+      this.audioSink.append(this.audioEl);
+    }
+    this.audioEl.srcObject = new MediaStream([track]);
+    this.audioEl.play().catch(() => this.store.dispatch({ type: "media/autoplay-blocked" }));
+  }
+
+  syncLocal() {
+    if (!this.pc) return;
+    for (const media of ["audio", "video"]) {
+      const sender = this.senders[media];
+      const track = this.local.track(media);
+      if (sender && sender.track !== track) sender.replaceTrack(track).catch(() => {});
+    }
+  }
+
+  /** Stop sending video while our tile is not on the composite (saves uplink and server decoding). */
+  async applyVideoActive() {
+    const sender = this.senders.video;
+    if (!sender || !this.pc || this.pc.signalingState !== "stable") return;
+    const params = sender.getParameters();
+    if (!params.encodings?.length || params.encodings[0].active === this.sendVideo) return;
+    params.encodings[0].active = this.sendVideo;
+    await sender.setParameters(params).catch(() => {});
+  }
+
+  restart(backoff) {
+    this.stop(false);
+    if (!this.enabled) return;
+    const delay = backoff ? RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] : 0;
+    this.attempt += 1;
+    this.retryTimer = setTimeout(() => this.reconcile(this.store.getState()), delay);
+  }
+
+  stop(clearState = true) {
+    clearTimeout(this.retryTimer);
+    if (this.pc) {
+      this.pc.ontrack = this.pc.onconnectionstatechange = null;
+      this.pc.close();
+      this.pc = null;
+    }
+    this.composite = null;
+    if (this.audioEl) {
+      this.audioEl.srcObject = null;
+      this.audioEl.remove();
+      this.audioEl = null;
+    }
+    if (clearState) this.store.dispatch({ type: "media/mcu", connection: "closed", composite: false });
+  }
+
+  /** Same shape as a mesh peer's stats, for tests and the SDK. */
+  async stats() {
+    if (!this.pc) return null;
+    const out = {
+      identity: "mcu",
+      participantId: null,
+      connectionState: this.pc.connectionState,
+      video: { framesDecoded: 0, frameWidth: 0, frameHeight: 0 },
+      audio: { totalSamplesReceived: 0, audioLevel: 0 },
+    };
+    (await this.pc.getStats()).forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      if (s.kind === "video") {
+        out.video.framesDecoded += s.framesDecoded || 0;
+        out.video.frameWidth = Math.max(out.video.frameWidth, s.frameWidth || 0);
+        out.video.frameHeight = Math.max(out.video.frameHeight, s.frameHeight || 0);
+      } else if (s.kind === "audio") {
+        out.audio.totalSamplesReceived += s.totalSamplesReceived || 0;
+        out.audio.audioLevel = Math.max(out.audio.audioLevel, s.audioLevel || 0);
+      }
+    });
+    return out;
+  }
+}

@@ -1,0 +1,176 @@
+"""The control interface between core and a media node: one WebSocket, JSON messages.
+
+Core (any web node) connects to a media node's control endpoint and sends
+*requests*; every request carries an ``id`` and gets exactly one ``ok`` or
+``fail`` with that id. The node also sends *events* (dominant speaker, tile
+visibility, a participant's connection lost) on the connection that last
+touched the room, so one web node republishes each event to the room. The
+same messages work between processes on one machine and across machines;
+see docs/media.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+__all__ = [
+    "EVENTS",
+    "REQUESTS",
+    "CloseRoom",
+    "ConnectParticipant",
+    "ControlEvent",
+    "ControlRequest",
+    "DisconnectParticipant",
+    "Fail",
+    "Gone",
+    "Load",
+    "Ok",
+    "OpenRoom",
+    "SetLayout",
+    "Speaker",
+    "UpdateParticipant",
+    "Visible",
+    "decode_from_core",
+    "decode_from_node",
+    "encode",
+]
+
+RoomKey = Annotated[str, Meta(min_length=1, max_length=128)]
+ParticipantId = Annotated[str, Meta(min_length=1, max_length=64)]
+LayoutName = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class _Request(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
+    id: int
+
+
+class OpenRoom(_Request, tag="room.open"):
+    """Create the room's MCU session (idempotent): compositor, mixer, outputs."""
+
+    room: RoomKey
+    layout: LayoutName = "grid"
+
+
+class CloseRoom(_Request, tag="room.close"):
+    """Tear the session down: every participant's connection closes."""
+
+    room: RoomKey
+
+
+class ConnectParticipant(_Request, tag="participant.connect"):
+    """Answer a participant's offer; replaces that participant's previous connection. ``ok.sdp``."""
+
+    room: RoomKey
+    participant_id: ParticipantId
+    name: Annotated[str, Meta(max_length=200)]
+    sdp: Annotated[str, Meta(max_length=65536)]
+    audio_muted: bool = False
+    video_muted: bool = False
+
+
+class DisconnectParticipant(_Request, tag="participant.disconnect"):
+    room: RoomKey
+    participant_id: ParticipantId
+
+
+class UpdateParticipant(_Request, tag="participant.update"):
+    """Name and mute state, drawn on the participant's tile."""
+
+    room: RoomKey
+    participant_id: ParticipantId
+    name: str | None = None
+    audio_muted: bool | None = None
+    video_muted: bool | None = None
+
+
+class SetLayout(_Request, tag="room.layout"):
+    """The composite's layout (``grid``, ``speaker`` …) and who is pinned first."""
+
+    room: RoomKey
+    layout: LayoutName
+    pinned: list[ParticipantId] = []
+
+
+ControlRequest = (
+    OpenRoom | CloseRoom | ConnectParticipant | DisconnectParticipant | UpdateParticipant | SetLayout
+)
+REQUESTS: tuple[type[msgspec.Struct], ...] = (
+    OpenRoom,
+    CloseRoom,
+    ConnectParticipant,
+    DisconnectParticipant,
+    UpdateParticipant,
+    SetLayout,
+)
+
+
+class _Reply(msgspec.Struct, tag_field="type", kw_only=True):
+    pass
+
+
+class Ok(_Reply, tag="ok"):
+    id: int
+    #: The SDP answer, for ``participant.connect``.
+    sdp: str | None = None
+
+
+class Fail(_Reply, tag="fail"):
+    id: int
+    code: str
+    message: str
+
+
+class Speaker(_Reply, tag="speaker"):
+    """The room's dominant speaker changed (``None``: silence)."""
+
+    room: str
+    participant_id: str | None
+
+
+class Visible(_Reply, tag="visible"):
+    """Whether a participant's camera is on the composite now (pause sending video if not)."""
+
+    room: str
+    participant_id: str
+    video: bool
+
+
+class Gone(_Reply, tag="gone"):
+    """A participant's media connection ended on the node's side (ICE failed, node closing)."""
+
+    room: str
+    participant_id: str
+    reason: str
+
+
+class Load(_Reply, tag="load"):
+    """Sent every few seconds: what the node carries."""
+
+    rooms: int
+    participants: int
+    cpu_percent: float
+
+
+ControlEvent = Ok | Fail | Speaker | Visible | Gone | Load
+EVENTS: tuple[type[msgspec.Struct], ...] = (Ok, Fail, Speaker, Visible, Gone, Load)
+
+_from_core: msgspec.json.Decoder[ControlRequest] = msgspec.json.Decoder(ControlRequest)
+_from_node: msgspec.json.Decoder[ControlEvent] = msgspec.json.Decoder(ControlEvent)
+_encoder = msgspec.json.Encoder()
+
+
+def decode_from_core(data: str | bytes) -> ControlRequest:
+    """A request as the node reads it; raises ``msgspec.DecodeError``/``ValidationError``."""
+    return _from_core.decode(data)
+
+
+def decode_from_node(data: str | bytes) -> ControlEvent:
+    """A reply or event as core reads it."""
+    return _from_node.decode(data)
+
+
+def encode(message: Any) -> str:
+    return _encoder.encode(message).decode()

@@ -1,0 +1,108 @@
+"""Encode once, send to many: a ``Feed`` is one encoded stream, ``PacketTrack``s carry it to senders.
+
+aiortc's ``RTCRtpSender`` packs pre-encoded ``av.Packet[Any]``s from its track without
+encoding, so every receiver of a video tier (or of the shared audio mix) gets
+the very same packets. A track that joins a video feed, or switches tier,
+drops packets until the next keyframe (it asks the feed for one) so the
+receiver's decoder never sees a delta frame without its reference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable
+from typing import Any
+
+import av
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+__all__ = ["Feed", "PacketTrack"]
+
+#: Packets a slow sender may fall behind before the oldest are dropped (≈ 0.5 s of video).
+_BACKLOG = 24
+
+
+class PacketTrack(MediaStreamTrack):
+    """A track whose ``recv()`` returns the encoded packets of the feed it follows."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.feed: Feed | None = None
+        self._packets: collections.deque[av.Packet[Any]] = collections.deque(maxlen=_BACKLOG)
+        self._ready = asyncio.Event()
+        self.awaiting_keyframe = kind == "video"
+
+    def follow(self, feed: Feed | None) -> None:
+        """Switch to ``feed`` (``None``: send nothing)."""
+        if feed is self.feed:
+            return
+        if self.feed is not None:
+            self.feed.tracks.discard(self)
+        self.feed = feed
+        if feed is not None:
+            feed.tracks.add(self)
+            if self.kind == "video":
+                self.awaiting_keyframe = True
+                feed.want_keyframe()
+
+    def push(self, packet: av.Packet[Any]) -> None:
+        if self.awaiting_keyframe:
+            if not packet.is_keyframe:
+                return
+            self.awaiting_keyframe = False
+        if len(self._packets) == self._packets.maxlen and self.kind == "video":
+            # Dropping a video packet breaks the chain: wait for a fresh keyframe instead.
+            self._packets.clear()
+            self.awaiting_keyframe = True
+            if self.feed is not None:
+                self.feed.want_keyframe()
+            return
+        self._packets.append(packet)
+        self._ready.set()
+
+    async def recv(self) -> av.Packet[Any]:
+        while not self._packets:
+            if self.readyState != "live":
+                raise MediaStreamError
+            self._ready.clear()
+            await self._ready.wait()
+        return self._packets.popleft()
+
+    def stop(self) -> None:
+        self.follow(None)
+        super().stop()
+        self._ready.set()
+
+
+class Feed:
+    """One encoded stream (a video tier, an audio mix) and the tracks following it."""
+
+    def __init__(self, name: str, on_keyframe_wanted: Callable[[], None] | None = None) -> None:
+        self.name = name
+        self.tracks: set[PacketTrack] = set()
+        self._on_keyframe_wanted = on_keyframe_wanted
+        self.keyframe_requested_at = 0.0
+        self.keyframe_pending = False
+
+    def want_keyframe(self) -> None:
+        """A receiver needs a keyframe (new, switched, or lost packets: PLI/FIR)."""
+        self.keyframe_pending = True
+        if self._on_keyframe_wanted is not None:
+            self._on_keyframe_wanted()
+
+    def take_keyframe_request(self, min_interval: float) -> bool:
+        """Coalesce requests: at most one forced keyframe per ``min_interval`` seconds."""
+        now = time.monotonic()
+        if not self.keyframe_pending or now - self.keyframe_requested_at < min_interval:
+            return False
+        self.keyframe_pending = False
+        self.keyframe_requested_at = now
+        return True
+
+    def publish(self, packets: list[av.Packet[Any]]) -> None:
+        for track in list(self.tracks):
+            for packet in packets:
+                track.push(packet)

@@ -1,0 +1,183 @@
+"""A media node: the process that terminates MCU rooms' peer connections.
+
+``podium media`` runs one standalone; ``podium serve`` starts one beside the web
+process. Core talks to it through the control WebSocket (``media/control.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+from typing import Any
+
+import msgspec
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from podium.media import control
+from podium.media.session import MediaError, RoomEvents, RoomSession
+
+__all__ = ["MediaNode", "run"]
+
+log = logging.getLogger(__name__)
+LOAD_EVERY = 5.0
+
+
+class MediaNode:
+    """Rooms by key, and the control connections that drive them."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, RoomSession] = {}
+        #: The control connection that last touched each room receives its events.
+        self.owners: dict[str, ServerConnection] = {}
+        self.connections: set[ServerConnection] = set()
+        self._cpu = (time.process_time(), time.monotonic())
+
+    # ---- control connections --------------------------------------------------------------------------
+
+    async def handle(self, ws: ServerConnection) -> None:
+        self.connections.add(ws)
+        try:
+            async for raw in ws:
+                await self._dispatch(ws, raw)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.connections.discard(ws)
+
+    async def _dispatch(self, ws: ServerConnection, raw: str | bytes) -> None:
+        try:
+            request = control.decode_from_core(raw)
+        except msgspec.MsgspecError as exc:
+            log.warning("bad control message: %s", exc)
+            with contextlib.suppress(msgspec.MsgspecError):
+                ident = msgspec.json.decode(raw).get("id")
+                if isinstance(ident, int):
+                    await ws.send(
+                        control.encode(control.Fail(id=ident, code="invalid_request", message=str(exc)))
+                    )
+            return
+        # Each request runs on its own task: a slow SDP exchange must not hold up the others.
+        asyncio.get_running_loop().create_task(self._answer(ws, request))
+
+    async def _answer(self, ws: ServerConnection, request: control.ControlRequest) -> None:
+        try:
+            reply: control.Ok | control.Fail = await self._serve(ws, request)
+        except MediaError as exc:
+            reply = control.Fail(id=request.id, code=exc.code, message=exc.message)
+        except Exception as exc:
+            log.exception("control request %s failed", type(request).__name__)
+            reply = control.Fail(id=request.id, code="internal_error", message=str(exc))
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(control.encode(reply))
+
+    async def _serve(self, ws: ServerConnection, request: control.ControlRequest) -> control.Ok:
+        if isinstance(request, control.OpenRoom):
+            self._open(ws, request.room, request.layout)
+            return control.Ok(id=request.id)
+        room = self.rooms.get(request.room)
+        if isinstance(request, control.CloseRoom):
+            if room is not None:
+                del self.rooms[request.room]
+                self.owners.pop(request.room, None)
+                await room.close()
+            return control.Ok(id=request.id)
+        if isinstance(request, control.ConnectParticipant):
+            room = room or self._open(ws, request.room, "grid")
+            self.owners[request.room] = ws
+            sdp = await room.connect(
+                request.participant_id,
+                request.name,
+                request.sdp,
+                audio_muted=request.audio_muted,
+                video_muted=request.video_muted,
+            )
+            return control.Ok(id=request.id, sdp=sdp)
+        if room is None:
+            raise MediaError("room_not_found", "no media session for this room on this node")
+        self.owners[request.room] = ws
+        if isinstance(request, control.DisconnectParticipant):
+            await room.disconnect(request.participant_id)
+        elif isinstance(request, control.UpdateParticipant):
+            room.update(
+                request.participant_id,
+                name=request.name,
+                audio_muted=request.audio_muted,
+                video_muted=request.video_muted,
+            )
+        elif isinstance(request, control.SetLayout):
+            room.set_layout(request.layout, request.pinned)
+        return control.Ok(id=request.id)
+
+    def _open(self, ws: ServerConnection, key: str, layout: str) -> RoomSession:
+        self.owners[key] = ws
+        room = self.rooms.get(key)
+        if room is None:
+            room = self.rooms[key] = RoomSession(key, self._events_for(key), layout=layout)
+            room.start()
+        return room
+
+    def _events_for(self, key: str) -> RoomEvents:
+        def emit(event: Any) -> None:
+            owner = self.owners.get(key)
+            if owner is not None:
+                asyncio.get_running_loop().create_task(self._send(owner, event))
+
+        return RoomEvents(
+            speaker=lambda pid: emit(control.Speaker(room=key, participant_id=pid)),
+            visible=lambda pid, shown: emit(control.Visible(room=key, participant_id=pid, video=shown)),
+            gone=lambda pid, reason: emit(control.Gone(room=key, participant_id=pid, reason=reason)),
+        )
+
+    @staticmethod
+    async def _send(ws: ServerConnection, event: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await ws.send(control.encode(event))
+
+    # ---- load reports ---------------------------------------------------------------------------------
+
+    def load(self) -> control.Load:
+        cpu, wall = time.process_time(), time.monotonic()
+        busy = (cpu - self._cpu[0]) / max(1e-6, wall - self._cpu[1])
+        self._cpu = (cpu, wall)
+        return control.Load(
+            rooms=len(self.rooms),
+            participants=sum(len(r.participants) for r in self.rooms.values()),
+            cpu_percent=round(busy * 100, 1),
+        )
+
+    async def report_load(self) -> None:
+        while True:
+            await asyncio.sleep(LOAD_EVERY)
+            message = control.encode(self.load())
+            for ws in list(self.connections):
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(message)
+
+    async def close(self) -> None:
+        for key in list(self.rooms):
+            await self.rooms.pop(key).close()
+
+
+async def run(host: str, port: int, ready: asyncio.Event | None = None) -> None:
+    """Serve the control endpoint at ``ws://host:port/`` until SIGTERM/SIGINT."""
+    node = MediaNode()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    server: Server
+    async with serve(node.handle, host, port, max_size=256 * 1024) as server:
+        reporter = loop.create_task(node.report_load())
+        log.info("media node %d listening on ws://%s:%d", os.getpid(), host, port)
+        if ready is not None:
+            ready.set()
+        await stop.wait()
+        reporter.cancel()
+        server.close()
+        await node.close()

@@ -1,0 +1,380 @@
+"""One MCU room on a media node: participants' peer connections, the composite, the mix.
+
+Every participant sends one audio and one video stream up and receives one
+composite video (at the quality tier its bandwidth allows) and one audio mix
+down. Per tick the room composites the visible tiles once, encodes once per
+tier that has receivers, and fans the packets out (``fanout.Feed``); the mixer
+does the same for audio. Compositing and encoding run in a worker thread so
+the event loop keeps moving packets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+
+from podium.media.compositor import Compositor, TileInput
+from podium.media.encoder import TIERS, TierEncoder
+from podium.media.fanout import Feed, PacketTrack
+from podium.media.layout import LAYOUTS, select_visible
+from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
+
+__all__ = ["MediaError", "RoomEvents", "RoomSession"]
+
+log = logging.getLogger(__name__)
+
+FPS = 15
+#: Tiles on the composite at most (last-N by active speaker).
+LAST_N = 9
+#: A tile whose uplink has sent nothing for this long shows a placeholder instead of a frozen frame.
+FROZEN_AFTER = 3.0
+#: Forced keyframes per tier are at most this frequent, however many receivers ask.
+KEYFRAME_MIN_INTERVAL = 0.5
+#: Receivers estimated above this many bits/s get the high tier (with hysteresis below).
+HIGH_TIER_BPS = 900_000
+LOW_TIER_BPS = 700_000
+#: Audio frames buffered per participant (60 ms): enough to ride out jitter, little delay.
+_AUDIO_BUFFER = 3
+
+
+class MediaError(Exception):
+    """A request the node cannot serve; ``code`` is stable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class RoomEvents:
+    """Where a room reports what core must tell the participants."""
+
+    speaker: Callable[[str | None], None]
+    visible: Callable[[str, bool], None]
+    gone: Callable[[str, str], None]
+
+
+@dataclass
+class _Participant:
+    id: str
+    name: str
+    pc: RTCPeerConnection
+    audio_out: PacketTrack
+    video_out: PacketTrack
+    audio_muted: bool = False
+    video_muted: bool = False
+    tier: str = "low"
+    estimate_bps: int = 0
+    frame: av.VideoFrame | None = None
+    frame_at: float = 0.0
+    audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
+    readers: list[asyncio.Task[None]] = field(default_factory=list)
+    visible: bool | None = None
+
+
+def _mono(frame: av.AudioFrame) -> Samples:
+    """aiortc decodes Opus to interleaved s16 stereo at 48 kHz; the mixer works in mono."""
+    samples = frame.to_ndarray()
+    if frame.format.is_planar or samples.shape[0] > 1:
+        mono = samples.astype(np.int32).mean(axis=0)
+    else:
+        channels = len(frame.layout.channels)
+        mono = samples.reshape(-1, channels).astype(np.int32).mean(axis=1)
+    out: Samples = mono.astype(np.int16)
+    if out.shape[0] != FRAME_SAMPLES:
+        out = np.resize(out, FRAME_SAMPLES).astype(np.int16)
+    return out
+
+
+class RoomSession:
+    """The MCU for one room."""
+
+    def __init__(self, key: str, events: RoomEvents, layout: str = "grid", mix_k: int = 3) -> None:
+        self.key = key
+        self.events = events
+        self.participants: dict[str, _Participant] = {}
+        self.layout = layout
+        self.pinned: list[str] = []
+        self.recent_speakers: list[str] = []
+        self.compositor = Compositor(layout=LAYOUTS.get(layout, LAYOUTS["grid"]))
+        self.encoders = {
+            spec.name: TierEncoder(spec.name, spec.width, spec.height, spec.bitrate, FPS) for spec in TIERS
+        }
+        self.video_feeds = {name: Feed(f"video-{name}") for name in self.encoders}
+        self.mixer = AudioMixer(k=mix_k)
+        self.shared_audio = Feed("audio-mix")
+        self.personal_audio: dict[str, Feed] = {}
+        self._speaker: str | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._video_busy = False
+        self._shown: list[str] = []
+        self.closed = False
+        self.stats = {"composites": 0, "encodes": 0, "audio_ticks": 0}
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._audio_loop(), name=f"mix-{self.key}"),
+            loop.create_task(self._video_loop(), name=f"composite-{self.key}"),
+        ]
+
+    # ---- participants ---------------------------------------------------------------------------------
+
+    async def connect(
+        self, participant_id: str, name: str, sdp: str, *, audio_muted: bool, video_muted: bool
+    ) -> str:
+        """Answer a participant's offer (a new offer replaces its previous connection)."""
+        if self.closed:
+            raise MediaError("room_closed", "this room's media session is closed")
+        await self.disconnect(participant_id)
+        pc = RTCPeerConnection()
+        me = _Participant(
+            id=participant_id,
+            name=name,
+            pc=pc,
+            audio_out=PacketTrack("audio"),
+            video_out=PacketTrack("video"),
+            audio_muted=audio_muted,
+            video_muted=video_muted,
+        )
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            reader = self._read_video(me, track) if track.kind == "video" else self._read_audio(me, track)
+            me.readers.append(asyncio.get_running_loop().create_task(reader))
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            if pc.connectionState == "failed" and self.participants.get(participant_id) is me:
+                await self.disconnect(participant_id)
+                self.events.gone(participant_id, "ice_failed")
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        except Exception as exc:
+            await pc.close()
+            raise MediaError("invalid_sdp", f"the offer could not be used: {exc}") from exc
+        kinds = {t.kind for t in pc.getTransceivers()}
+        if kinds != {"audio", "video"}:
+            await pc.close()
+            raise MediaError("invalid_sdp", "the offer must carry one audio and one video section")
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                # The composite is VP8: the answer must not pick another codec.
+                vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
+                transceiver.setCodecPreferences(vp8)
+        pc.addTrack(me.audio_out)
+        video_sender = pc.addTrack(me.video_out)
+        self._watch_sender(me, video_sender)
+        answer = await pc.createAnswer()
+        await pc.setLocalDescription(answer)
+        self.participants[participant_id] = me
+        me.audio_out.follow(self.shared_audio)
+        me.video_out.follow(self.video_feeds[me.tier])
+        return pc.localDescription.sdp
+
+    def _watch_sender(self, me: _Participant, sender: RTCRtpSender) -> None:
+        """Route a receiver's keyframe requests and bandwidth estimates to its feed (coalesced there)."""
+        handle_rtcp = sender._handle_rtcp_packet
+
+        async def on_rtcp(packet: Any) -> None:
+            if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
+                with contextlib.suppress(ValueError):
+                    bitrate, _ = unpack_remb_fci(packet.fci)
+                    me.estimate_bps = bitrate
+                    self._choose_tier(me)
+            await handle_rtcp(packet)
+
+        sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
+        # PLI/FIR end in _send_keyframe, which would force an encode that never happens
+        # for pre-encoded packets: ask the feed instead.
+        sender._send_keyframe = lambda: me.video_out.feed.want_keyframe() if me.video_out.feed else None  # type: ignore[method-assign]
+
+    def _choose_tier(self, me: _Participant) -> None:
+        if me.tier == "low" and me.estimate_bps >= HIGH_TIER_BPS:
+            me.tier = "high"
+        elif me.tier == "high" and me.estimate_bps < LOW_TIER_BPS:
+            me.tier = "low"
+        me.video_out.follow(self.video_feeds[me.tier])
+
+    async def _read_video(self, me: _Participant, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.VideoFrame)
+                me.frame = frame
+                me.frame_at = time.monotonic()
+
+    async def _read_audio(self, me: _Participant, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.AudioFrame)
+                me.audio.append(_mono(frame))
+
+    def update(
+        self, participant_id: str, *, name: str | None, audio_muted: bool | None, video_muted: bool | None
+    ) -> None:
+        me = self.participants.get(participant_id)
+        if me is None:
+            raise MediaError("participant_not_found", "no such participant on this node")
+        if name is not None:
+            me.name = name
+        if audio_muted is not None:
+            me.audio_muted = audio_muted
+        if video_muted is not None:
+            me.video_muted = video_muted
+
+    async def disconnect(self, participant_id: str) -> bool:
+        me = self.participants.pop(participant_id, None)
+        if me is None:
+            return False
+        for task in me.readers:
+            task.cancel()
+        me.audio_out.stop()
+        me.video_out.stop()
+        self.mixer.forget(participant_id)
+        self.personal_audio.pop(participant_id, None)
+        if participant_id in self.recent_speakers:
+            self.recent_speakers.remove(participant_id)
+        await me.pc.close()
+        return True
+
+    def set_layout(self, layout: str, pinned: list[str]) -> None:
+        if layout not in LAYOUTS:
+            raise MediaError("unknown_layout", f"no layout named {layout!r}; known: {sorted(LAYOUTS)}")
+        self.layout = layout
+        self.pinned = pinned
+        self.compositor.layout = LAYOUTS[layout]
+
+    async def close(self) -> None:
+        self.closed = True
+        for task in self._tasks:
+            task.cancel()
+        for pid in list(self.participants):
+            await self.disconnect(pid)
+
+    # ---- audio ----------------------------------------------------------------------------------------
+
+    async def _audio_loop(self) -> None:
+        """Every 20 ms on a drift-free schedule: mix, encode, fan out, track the dominant speaker."""
+        period = FRAME_SAMPLES / 48_000
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
+        while True:
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if loop.time() - next_at > 0.2:
+                next_at = loop.time()  # fell far behind (a stall): don't burst to catch up
+            try:
+                self._mix_once()
+            except Exception:
+                log.exception("audio mix failed in %s", self.key)
+
+    def _mix_once(self) -> None:
+        frames = {
+            pid: (None if p.audio_muted or not p.audio else p.audio.popleft())
+            for pid, p in self.participants.items()
+        }
+        result = self.mixer.tick(frames)
+        self.stats["audio_ticks"] += 1
+        self.shared_audio.publish(result.shared)
+        for pid, packets in result.personal.items():
+            feed = self.personal_audio.get(pid)
+            if feed is None:
+                feed = self.personal_audio[pid] = Feed(f"audio-{pid}")
+            feed.publish(packets)
+        for pid, p in self.participants.items():
+            p.audio_out.follow(self.personal_audio[pid] if pid in result.personal else self.shared_audio)
+        speaker = self.mixer.dominant_speaker()
+        if speaker != self._speaker:
+            self._speaker = speaker
+            if speaker is not None:
+                if speaker in self.recent_speakers:
+                    self.recent_speakers.remove(speaker)
+                self.recent_speakers.insert(0, speaker)
+            self.events.speaker(speaker)
+
+    # ---- video ----------------------------------------------------------------------------------------
+
+    async def _video_loop(self) -> None:
+        period = 1 / FPS
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        next_at = started
+        while True:
+            next_at += period
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            if self._video_busy:
+                continue  # the previous composite is still encoding: skip a frame, don't queue
+            if loop.time() - next_at > 1.0:
+                next_at = loop.time()
+            try:
+                await self._composite_once(int((loop.time() - started) * 90_000))
+            except Exception:
+                log.exception("composite failed in %s", self.key)
+
+    def _visible_tiles(self) -> list[TileInput]:
+        order = list(self.participants)
+        # Passing the last selection keeps people in their slots when someone new speaks.
+        visible = select_visible(order, self.recent_speakers, self.pinned, LAST_N, previous=self._shown)
+        self._shown = visible
+        now = time.monotonic()
+        tiles = []
+        for pid, p in self.participants.items():
+            shown = pid in visible
+            if p.visible is not shown:
+                p.visible = shown
+                self.events.visible(pid, shown)
+        for pid in visible:
+            p = self.participants[pid]
+            fresh = p.frame is not None and now - p.frame_at < FROZEN_AFTER
+            tiles.append(
+                TileInput(
+                    participant_id=pid,
+                    name=p.name,
+                    frame=p.frame if fresh else None,
+                    video_muted=p.video_muted,
+                    speaking=pid == self._speaker,
+                )
+            )
+        return tiles
+
+    async def _composite_once(self, pts: int) -> None:
+        wanted = {name: feed for name, feed in self.video_feeds.items() if feed.tracks}
+        if not wanted:
+            return
+        tiles = self._visible_tiles()
+        keyframes = {name: feed.take_keyframe_request(KEYFRAME_MIN_INTERVAL) for name, feed in wanted.items()}
+        self._video_busy = True
+        try:
+            packets = await asyncio.to_thread(self._render, tiles, pts, keyframes)
+        finally:
+            self._video_busy = False
+        for name, out in packets.items():
+            self.video_feeds[name].publish(out)
+
+    def _render(
+        self, tiles: list[TileInput], pts: int, keyframes: dict[str, bool]
+    ) -> dict[str, list[av.Packet[Any]]]:
+        """Worker thread: composite once, encode once per wanted tier."""
+        canvas = self.compositor.compose(tiles)
+        self.stats["composites"] += 1
+        out = {}
+        for name, keyframe in keyframes.items():
+            out[name] = self.encoders[name].encode(canvas, pts, keyframe)
+            self.stats["encodes"] += 1
+        return out

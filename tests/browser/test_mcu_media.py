@@ -1,0 +1,55 @@
+"""Large rooms in the browser: the composite from the server's MCU plays, and so does the mix."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.support.browser import BrowserParticipant, Meeting, eventually
+
+#: Connecting to the media node: gather ICE, offer through core, answer, DTLS, first keyframe.
+CONNECT_WITHIN = 15.0
+
+
+async def mcu_stats(person: BrowserParticipant) -> dict[str, Any] | None:
+    stats: dict[str, Any] | None = await person.page.evaluate("window.podium.mcu.stats()")
+    return stats
+
+
+async def composite_flows(person: BrowserParticipant) -> dict[str, Any]:
+    """The composite's frames and the mix's samples keep arriving, and the stage shows a picture."""
+    first = await eventually(
+        lambda: mcu_stats(person),
+        lambda s: s is not None and s["connectionState"] == "connected" and s["video"]["framesDecoded"] > 0,
+        f"{person.identity}: composite arriving",
+        timeout=CONNECT_WITHIN,
+    )
+    await asyncio.sleep(1)
+    later = await eventually(
+        lambda: mcu_stats(person),
+        lambda s: (
+            s is not None
+            and s["video"]["framesDecoded"] > first["video"]["framesDecoded"]
+            and s["audio"]["totalSamplesReceived"] > first["audio"]["totalSamplesReceived"]
+        ),
+        f"{person.identity}: composite frames and mixed audio rising",
+        timeout=10,
+    )
+    playing = await person.page.evaluate(
+        """() => { const v = document.querySelector('[data-testid=composite] video');
+                   return v && !v.paused && v.videoWidth > 0 ? [v.videoWidth, v.currentTime] : null; }"""
+    )
+    assert playing is not None and playing[0] >= 640, f"{person.identity}: the composite video is not playing"
+    return later
+
+
+async def test_two_browsers_in_an_mcu_room_get_the_composite_and_the_mix(meeting: Meeting) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann = await meeting.join(room, "ann", "host")
+    bob = await meeting.join(room, "bob")
+    for person in (ann, bob):
+        stats = await composite_flows(person)
+        assert stats["video"]["frameWidth"] in (640, 1280)  # one of the MCU's two tiers
+        # No peer-to-peer connections in an MCU room: everything goes through the server.
+        assert (await person.mesh_stats())["peers"] == []
+    await ann.screenshot("mcu-room")
