@@ -11,16 +11,17 @@ from tests.support.browser import BrowserParticipant, Meeting, eventually
 CONNECT_WITHIN = 15.0
 
 
-async def mcu_stats(person: BrowserParticipant) -> dict[str, Any] | None:
+async def mcu_stats(person: BrowserParticipant) -> dict[str, Any]:
+    """The MCU connection's inbound totals (empty while there is no connection)."""
     stats: dict[str, Any] | None = await person.page.evaluate("window.podium.mcu.stats()")
-    return stats
+    return stats or {}
 
 
 async def composite_flows(person: BrowserParticipant) -> dict[str, Any]:
     """The composite's frames and the mix's samples keep arriving, and the stage shows a picture."""
     first = await eventually(
         lambda: mcu_stats(person),
-        lambda s: s is not None and s["connectionState"] == "connected" and s["video"]["framesDecoded"] > 0,
+        lambda s: s.get("connectionState") == "connected" and s["video"]["framesDecoded"] > 0,
         f"{person.identity}: composite arriving",
         timeout=CONNECT_WITHIN,
     )
