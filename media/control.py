@@ -27,6 +27,7 @@ __all__ = [
     "Fail",
     "Gone",
     "Load",
+    "NodeStats",
     "Ok",
     "OpenRoom",
     "SetLayout",
@@ -52,6 +53,9 @@ class OpenRoom(_Request, tag="room.open"):
 
     room: RoomKey
     layout: LayoutName = "grid"
+    #: Benchmarks only: encode per receiver (aiortc's MediaRelay + one encoder per connection),
+    #: the naive design the MCU is measured against.
+    naive: bool = False
 
 
 class CloseRoom(_Request, tag="room.close"):
@@ -94,8 +98,18 @@ class SetLayout(_Request, tag="room.layout"):
     pinned: list[ParticipantId] = []
 
 
+class NodeStats(_Request, tag="node.stats"):
+    """Counters of the whole node (``ok.stats``): RTP packets in and out, encodes, participants."""
+
+
 ControlRequest = (
-    OpenRoom | CloseRoom | ConnectParticipant | DisconnectParticipant | UpdateParticipant | SetLayout
+    OpenRoom
+    | CloseRoom
+    | ConnectParticipant
+    | DisconnectParticipant
+    | UpdateParticipant
+    | SetLayout
+    | NodeStats
 )
 REQUESTS: tuple[type[msgspec.Struct], ...] = (
     OpenRoom,
@@ -104,6 +118,7 @@ REQUESTS: tuple[type[msgspec.Struct], ...] = (
     DisconnectParticipant,
     UpdateParticipant,
     SetLayout,
+    NodeStats,
 )
 
 
@@ -115,6 +130,8 @@ class Ok(_Reply, tag="ok"):
     id: int
     #: The SDP answer, for ``participant.connect``.
     sdp: str | None = None
+    #: Counters, for ``node.stats``.
+    stats: dict[str, float] | None = None
 
 
 class Fail(_Reply, tag="fail"):

@@ -18,7 +18,7 @@ from typing import Any
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-__all__ = ["Feed", "PacketTrack"]
+__all__ = ["Feed", "FrameTrack", "PacketTrack"]
 
 #: Packets a slow sender may fall behind before the oldest are dropped (≈ 0.5 s of video).
 _BACKLOG = 24
@@ -75,6 +75,23 @@ class PacketTrack(MediaStreamTrack):
         self.follow(None)
         super().stop()
         self._ready.set()
+
+
+class FrameTrack(MediaStreamTrack):
+    """Raw frames for aiortc to encode (only the naive benchmark baseline uses this)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self._frames: asyncio.Queue[av.VideoFrame | av.AudioFrame] = asyncio.Queue(maxsize=4)
+
+    def push(self, frame: av.VideoFrame | av.AudioFrame) -> None:
+        if self._frames.full():
+            self._frames.get_nowait()
+        self._frames.put_nowait(frame)
+
+    async def recv(self) -> av.VideoFrame | av.AudioFrame:
+        return await self._frames.get()
 
 
 class Feed:

@@ -61,6 +61,8 @@ class MixResult:
     personal: dict[str, list[av.Packet[Any]]]
     mixed: list[str]
     levels: dict[str, float] = field(default_factory=dict)
+    #: The shared mix itself, before encoding.
+    samples: Samples | None = None
 
 
 class AudioMixer:
@@ -75,8 +77,11 @@ class AudioMixer:
         self.dominant: str | None = None
         self.pts = 0
 
-    def tick(self, frames: Mapping[str, Samples | None]) -> MixResult:
-        """Mix one 20 ms frame per participant (``None``: nothing arrived, silence)."""
+    def tick(self, frames: Mapping[str, Samples | None], encode: bool = True) -> MixResult:
+        """Mix one 20 ms frame per participant (``None``: nothing arrived, silence).
+
+        ``encode=False`` returns the raw shared mix only (the naive benchmark baseline encodes
+        it once per connection instead)."""
         loud: list[tuple[float, str]] = []
         for pid, samples in frames.items():
             rms = 0.0 if samples is None else float(np.sqrt(np.mean(samples.astype(np.float32) ** 2)))
@@ -91,7 +96,11 @@ class AudioMixer:
         total = np.zeros(FRAME_SAMPLES, dtype=np.int32)
         for pid in mixed:
             total += frames[pid]  # type: ignore[arg-type]
-        shared = self.shared.encode(np.clip(total, -32768, 32767).astype(np.int16), self.pts)
+        mix = np.clip(total, -32768, 32767).astype(np.int16)
+        if not encode:
+            self.pts += FRAME_SAMPLES
+            return MixResult(shared=[], personal={}, mixed=mixed, levels=dict(self.levels), samples=mix)
+        shared = self.shared.encode(mix, self.pts)
         personal: dict[str, list[av.Packet[Any]]] = {}
         for pid in mixed:
             stream = self.personal.get(pid)
@@ -103,7 +112,7 @@ class AudioMixer:
         for pid in [p for p in self.personal if p not in mixed and self.levels.get(p, 0.0) < SILENCE_RMS / 4]:
             del self.personal[pid]
         self.pts += FRAME_SAMPLES
-        return MixResult(shared=shared, personal=personal, mixed=mixed, levels=dict(self.levels))
+        return MixResult(shared=shared, personal=personal, mixed=mixed, levels=dict(self.levels), samples=mix)
 
     def dominant_speaker(self) -> str | None:
         """The current dominant speaker, with hysteresis so two talkers don't flap."""

@@ -77,8 +77,15 @@ class MediaNode:
 
     async def _serve(self, ws: ServerConnection, request: control.ControlRequest) -> control.Ok:
         if isinstance(request, control.OpenRoom):
-            self._open(ws, request.room, request.layout)
+            self._open(ws, request.room, request.layout, naive=request.naive)
             return control.Ok(id=request.id)
+        if isinstance(request, control.NodeStats):
+            totals: dict[str, float] = {"rooms": len(self.rooms)}
+            for each in list(self.rooms.values()):
+                for name, value in (await each.counters()).items():
+                    totals[name] = totals.get(name, 0) + value
+            totals["participants"] = sum(len(r.participants) for r in self.rooms.values())
+            return control.Ok(id=request.id, stats=totals)
         room = self.rooms.get(request.room)
         if isinstance(request, control.CloseRoom):
             if room is not None:
@@ -113,11 +120,11 @@ class MediaNode:
             room.set_layout(request.layout, request.pinned)
         return control.Ok(id=request.id)
 
-    def _open(self, ws: ServerConnection, key: str, layout: str) -> RoomSession:
+    def _open(self, ws: ServerConnection, key: str, layout: str, naive: bool = False) -> RoomSession:
         self.owners[key] = ws
         room = self.rooms.get(key)
         if room is None:
-            room = self.rooms[key] = RoomSession(key, self._events_for(key), layout=layout)
+            room = self.rooms[key] = RoomSession(key, self._events_for(key), layout=layout, naive=naive)
             room.start()
         return room
 

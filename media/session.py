@@ -17,17 +17,19 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import av
 import numpy as np
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import TIERS, TierEncoder
-from podium.media.fanout import Feed, PacketTrack
+from podium.media.fanout import Feed, FrameTrack, PacketTrack
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
 
@@ -102,8 +104,15 @@ def _mono(frame: av.AudioFrame) -> Samples:
 class RoomSession:
     """The MCU for one room."""
 
-    def __init__(self, key: str, events: RoomEvents, layout: str = "grid", mix_k: int = 3) -> None:
+    def __init__(
+        self, key: str, events: RoomEvents, layout: str = "grid", mix_k: int = 3, naive: bool = False
+    ) -> None:
         self.key = key
+        #: Benchmark baseline: raw composite and mix relayed to every connection, each encoding its own.
+        self.naive = naive
+        self._relay = MediaRelay()
+        self._raw_video = FrameTrack("video")
+        self._raw_audio = FrameTrack("audio")
         self.events = events
         self.participants: dict[str, _Participant] = {}
         self.layout = layout
@@ -176,9 +185,12 @@ class RoomSession:
                 # The composite is VP8: the answer must not pick another codec.
                 vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
                 transceiver.setCodecPreferences(vp8)
-        pc.addTrack(me.audio_out)
-        video_sender = pc.addTrack(me.video_out)
-        self._watch_sender(me, video_sender)
+        if self.naive:
+            pc.addTrack(self._relay.subscribe(self._raw_audio, buffered=False))
+            pc.addTrack(self._relay.subscribe(self._raw_video, buffered=False))
+        else:
+            pc.addTrack(me.audio_out)
+            self._watch_sender(me, pc.addTrack(me.video_out))
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         self.participants[participant_id] = me
@@ -253,6 +265,17 @@ class RoomSession:
         await me.pc.close()
         return True
 
+    async def counters(self) -> dict[str, float]:
+        """RTP packets in and out over every connection, and the work done so far."""
+        sent = received = 0
+        for p in list(self.participants.values()):
+            for stat in (await p.pc.getStats()).values():
+                if stat.type == "outbound-rtp":
+                    sent += stat.packetsSent
+                elif stat.type == "inbound-rtp":
+                    received += stat.packetsReceived
+        return {"packets_out": sent, "packets_in": received, **self.stats}
+
     def set_layout(self, layout: str, pinned: list[str]) -> None:
         if layout not in LAYOUTS:
             raise MediaError("unknown_layout", f"no layout named {layout!r}; known: {sorted(LAYOUTS)}")
@@ -289,8 +312,16 @@ class RoomSession:
             pid: (None if p.audio_muted or not p.audio else p.audio.popleft())
             for pid, p in self.participants.items()
         }
-        result = self.mixer.tick(frames)
+        result = self.mixer.tick(frames, encode=not self.naive)
         self.stats["audio_ticks"] += 1
+        if self.naive:
+            assert result.samples is not None
+            raw = av.AudioFrame.from_ndarray(result.samples.reshape(1, -1), format="s16", layout="mono")
+            raw.sample_rate = 48_000
+            raw.pts = self.mixer.pts
+            raw.time_base = Fraction(1, 48_000)
+            self._raw_audio.push(raw)
+            return
         self.shared_audio.publish(result.shared)
         for pid, packets in result.personal.items():
             feed = self.personal_audio.get(pid)
@@ -354,6 +385,13 @@ class RoomSession:
         return tiles
 
     async def _composite_once(self, pts: int) -> None:
+        if self.naive:
+            if self.participants:
+                tiles = self._visible_tiles()
+                canvas = await asyncio.to_thread(self.compositor.compose, tiles)
+                canvas.pts, canvas.time_base = pts, Fraction(1, 90_000)
+                self._raw_video.push(canvas)
+            return
         wanted = {name: feed for name, feed in self.video_feeds.items() if feed.tracks}
         if not wanted:
             return
