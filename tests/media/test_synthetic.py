@@ -1,0 +1,295 @@
+"""The synthetic participant's media and the analysis that reads it back, without a Podium server.
+
+Real aiortc peer connections in one process stand in for the MCU: if these pass,
+an MCU test that fails is about the MCU, not about the yardstick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamTrack
+from websockets.asyncio.server import ServerConnection, serve
+
+from tests.support.analysis import (
+    PALETTE,
+    TONES_HZ,
+    colours_present,
+    draw_timestamp,
+    find_timestamps,
+    read_timestamp_ms,
+    tones_present,
+)
+from tests.support.synthetic import (
+    AudioRecorder,
+    ColourVideoTrack,
+    SyntheticParticipant,
+    ToneAudioTrack,
+    VideoRecorder,
+    now_ms,
+)
+
+RATE = 48_000
+
+
+def _vp8_round_trip(frame: av.VideoFrame, bitrate: int, frames: int = 6) -> av.VideoFrame:
+    """``frame`` through a real-time libvpx encoder (as the MCU's) and back; the last decoded frame."""
+    encoder = av.CodecContext.create("libvpx", "w")
+    encoder.width, encoder.height, encoder.pix_fmt = frame.width, frame.height, "yuv420p"
+    encoder.bit_rate = bitrate
+    encoder.time_base = Fraction(1, 15)
+    encoder.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    decoder = av.CodecContext.create("libvpx", "r")
+    decoded = None
+    for pts in range(frames):
+        frame.pts = pts
+        for packet in encoder.encode(frame):
+            for out in decoder.decode(packet):
+                decoded = out
+    assert isinstance(decoded, av.VideoFrame)
+    return decoded
+
+
+def _composite(
+    tiles: list[av.VideoFrame], columns: int, width: int = 640, height: int = 360
+) -> av.VideoFrame:
+    """Tiles scaled into a ``columns`` x ``columns`` grid on a dark canvas, as a compositor would."""
+    canvas = np.full((height, width, 3), 18, dtype=np.uint8)
+    tile_w, tile_h = width // columns, height // columns
+    for index, tile in enumerate(tiles):
+        row, col = divmod(index, columns)
+        scaled = tile.reformat(width=tile_w, height=tile_h, format="rgb24").to_ndarray()
+        canvas[row * tile_h : (row + 1) * tile_h, col * tile_w : (col + 1) * tile_w] = scaled
+    return av.VideoFrame.from_ndarray(canvas, format="rgb24").reformat(format="yuv420p")
+
+
+# ---- analysis on hand-made images and samples ------------------------------------------------------------
+
+
+def test_colours_present_names_exactly_the_blocks_drawn() -> None:
+    image = np.full((360, 640, 3), 40, dtype=np.uint8)
+    image[20:120, 20:200] = PALETTE["maroon"]
+    image[150:300, 300:500] = PALETTE["cyan"]
+    image[200:340, 30:150] = PALETTE["yellow"]
+    # A 4 px line of another palette colour is a border or a highlight, not a participant.
+    image[5:9, :] = PALETTE["blue"]
+    assert colours_present(image, PALETTE) == {"maroon", "cyan", "yellow"}
+
+
+def test_tones_present_hears_440_and_880_but_not_660() -> None:
+    t = np.arange(RATE) / RATE
+    noise = np.random.default_rng(7).normal(0, 200, t.size)
+    mix = 6000 * np.sin(2 * np.pi * 440 * t) + 6000 * np.sin(2 * np.pi * 880 * t) + noise
+    candidates = {"a": 440.0, "b": 880.0, "c": 660.0}
+    assert tones_present(mix.astype(np.int16), RATE, candidates) == {"a", "b"}
+    # Without noise, a codec artefact 70 dB down is still far above the median spectrum: not a tone.
+    clean = (
+        6000 * np.sin(2 * np.pi * 440 * t)
+        + 6000 * np.sin(2 * np.pi * 880 * t)
+        + 2 * np.sin(2 * np.pi * 660 * t)
+    )
+    assert tones_present(clean, RATE, candidates) == {"a", "b"}
+    assert tones_present(np.zeros(RATE, dtype=np.int16), RATE, candidates) == set()
+
+
+def test_a_timestamp_reads_back_exactly_and_a_flipped_cell_is_rejected() -> None:
+    luma = np.full((360, 640), 120, dtype=np.uint8)
+    draw_timestamp(luma, 1_764_000_000_123, cell=16, x=16, y=16)
+    draw_timestamp(luma, 1_764_000_000_456, cell=8, x=400, y=200)
+    assert find_timestamps(luma) == [1_764_000_000_123, 1_764_000_000_456]
+    assert read_timestamp_ms(luma, region=(320, 180, 320, 180)) == 1_764_000_000_456
+    # Flip one data cell (row 3, column 5 of the first block): the CRC must refuse the block.
+    y, x = 16 + 3 * 16 + 8, 16 + 6 * 16 + 8
+    luma[y - 8 : y + 8, x - 8 : x + 8] = 251 - luma[y, x]
+    assert find_timestamps(luma) == [1_764_000_000_456]
+
+
+@pytest.mark.parametrize(("columns", "camera"), [(2, (640, 360)), (3, (640, 360)), (4, (320, 180))])
+def test_colours_and_timestamps_survive_scaling_into_a_grid_and_vp8(
+    columns: int, camera: tuple[int, int]
+) -> None:
+    names = list(PALETTE)[: columns * columns][:9]
+    tracks = [ColourVideoTrack(PALETTE[name], *camera) for name in names]
+    stamps = [1_764_000_000_000 + 37 * i for i in range(len(names))]
+    composite = _composite([t.render(ms) for t, ms in zip(tracks, stamps, strict=True)], columns)
+    # 350 kbit/s is the MCU's 640x360 tier; a 4x4 grid of 320x180 cameras scales cells to 2 px.
+    received = _vp8_round_trip(composite, 350_000)
+    assert colours_present(received, PALETTE) == set(names)
+    assert sorted(find_timestamps(received)) == stamps
+
+
+def test_audio_recorder_keeps_the_last_seconds_in_order_as_mono() -> None:
+    recorder = AudioRecorder(keep_s=1.0)
+    for index in range(75):  # 1.5 s of 20 ms frames, packed stereo as aiortc's Opus decoder gives them
+        ramp = np.arange(index * 960, (index + 1) * 960) % 30000
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(ramp, 2).reshape(1, -1).astype(np.int16), format="s16", layout="stereo"
+        )
+        frame.sample_rate = RATE
+        recorder._on_frame(frame)
+    last = recorder.samples(0.5)
+    assert last.size == RATE // 2
+    assert np.array_equal(last, (np.arange(75 * 960 - RATE // 2, 75 * 960) % 30000).astype(np.int16))
+
+
+# ---- the tracks over a real peer connection ---------------------------------------------------------------
+
+
+async def _connect(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> None:
+    await sender.setLocalDescription(await sender.createOffer())
+    await receiver.setRemoteDescription(sender.localDescription)
+    await receiver.setLocalDescription(await receiver.createAnswer())
+    await sender.setRemoteDescription(receiver.localDescription)
+
+
+async def test_colour_timestamp_and_tone_cross_a_real_webrtc_link() -> None:
+    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    video_in, audio_in = VideoRecorder(latency_hz=5), AudioRecorder()
+    video, audio = ColourVideoTrack(PALETTE["orchid"]), ToneAudioTrack(TONES_HZ[3])
+
+    @receiver.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        (video_in if track.kind == "video" else audio_in).start(track)
+
+    sender.addTrack(audio)
+    sender.addTrack(video)
+    try:
+        await _connect(sender, receiver)
+        await video_in.wait_frames(5, timeout=20)
+        await audio_in.wait_seconds(1.2, timeout=20)
+        frame = video_in.latest_frame
+        assert frame is not None
+        assert colours_present(frame, PALETTE) == {"orchid"}
+        stamps = find_timestamps(frame)
+        assert len(stamps) == 1
+        assert 0 <= now_ms() - stamps[0] <= 1000
+        assert video_in.latencies_ms
+        assert all(0 <= ms <= 1000 for ms in video_in.latencies_ms)
+        heard = tones_present(audio_in.samples(1.0), RATE, {"own": TONES_HZ[3], "other": TONES_HZ[6]})
+        assert heard == {"own"}
+
+        video.pause()  # what media.visible false does: nothing more is sent
+        await asyncio.sleep(0.3)
+        paused_at = video_in.frames
+        await asyncio.sleep(0.5)
+        assert video_in.frames == paused_at
+        video.resume()
+        await video_in.wait_frames(paused_at + 3, timeout=10)
+
+        audio.amplitude = 0.0
+        await audio_in.wait_seconds(audio_in.seconds_received + 0.8, timeout=10)
+        assert tones_present(audio_in.samples(0.5), RATE, {"own": TONES_HZ[3]}) == set()
+    finally:
+        await video_in.stop()
+        await audio_in.stop()
+        await sender.close()
+        await receiver.close()
+
+
+# ---- the participant against a stand-in for Podium's MCU signalling ---------------------------------------
+
+
+@dataclass
+class FakeMcu:
+    """Speaks the MCU part of the realtime protocol: answers offers with a yellow 'composite' and a tone."""
+
+    url: str = ""
+    sockets: list[ServerConnection] = field(default_factory=list)
+    pcs: list[RTCPeerConnection] = field(default_factory=list)
+    uplink: VideoRecorder = field(default_factory=VideoRecorder)
+
+    async def handle(self, socket: ServerConnection) -> None:
+        self.sockets.append(socket)
+        await socket.send(json.dumps({"type": "welcome", "you": {"id": "p-1"}, "media_mode": "mcu"}))
+        async for raw in socket:
+            message = json.loads(raw)
+            if message["type"] == "media.offer":
+                answer = await self.answer(message["sdp"])
+                await socket.send(json.dumps({"type": "media.answer", "sdp": answer}))
+                await socket.send(json.dumps({"type": "ack", "ref": message["ref"], "id": None}))
+
+    async def answer(self, offer: str) -> str:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pcs.append(pc)
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            if track.kind == "video":
+                self.uplink.start(track)
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+        pc.addTrack(ToneAudioTrack(TONES_HZ[8]))
+        pc.addTrack(ColourVideoTrack(PALETTE["yellow"], 320, 180))
+        await pc.setLocalDescription(await pc.createAnswer())
+        return pc.localDescription.sdp
+
+    async def event(self, message: dict[str, Any]) -> None:
+        await self.sockets[-1].send(json.dumps(message))
+
+
+@pytest.fixture
+async def fake_mcu() -> AsyncIterator[FakeMcu]:
+    mcu = FakeMcu()
+    async with serve(mcu.handle, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        mcu.url = f"ws://127.0.0.1:{port}"
+        yield mcu
+        await mcu.uplink.stop()
+        for pc in mcu.pcs:
+            await pc.close()
+
+
+async def _until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_participant_follows_the_mcu_signalling(fake_mcu: FakeMcu) -> None:
+    p = await SyntheticParticipant.connect(
+        fake_mcu.url, "acme", "town-hall", "token", "ada", PALETTE["cyan"], TONES_HZ[0], width=320, height=180
+    )
+    try:
+        await p.wait_mcu_connected(timeout=20)
+        await p.wait_frames(3, timeout=20)
+        assert p.latest_frame is not None
+        assert colours_present(p.latest_frame, PALETTE) == {"yellow"}
+        await fake_mcu.uplink.wait_frames(3, timeout=20)
+        assert fake_mcu.uplink.latest_frame is not None
+        assert colours_present(fake_mcu.uplink.latest_frame, PALETTE) == {"cyan"}
+        await p.audio_in.wait_seconds(0.6, timeout=10)
+        assert tones_present(p.audio_samples(0.5), RATE, {"mix": TONES_HZ[8], "own": TONES_HZ[0]}) == {"mix"}
+
+        await fake_mcu.event({"type": "media.visible", "video": False})
+        await _until(lambda: p.video_out is not None and p.video_out.paused)
+        await fake_mcu.event({"type": "media.visible", "video": True})
+        await _until(lambda: p.video_out is not None and not p.video_out.paused)
+
+        await fake_mcu.event({"type": "media.mode", "mode": "p2p"})
+        await _until(lambda: p.pc is None and not p.mcu_connected)
+        await fake_mcu.event({"type": "media.mode", "mode": "mcu"})
+        await _until(lambda: len(fake_mcu.pcs) == 2)
+        await p.wait_mcu_connected(timeout=20)
+
+        await fake_mcu.event({"type": "media.failed", "code": "media_lost", "message": "gone"})
+        await _until(lambda: len(fake_mcu.pcs) == 3)
+        await p.wait_mcu_connected(timeout=20)
+        assert p.mcu_connections == 3
+        # Media events reach the test too; the participant's own offer acks do not.
+        assert (await p.member.next("media.mode", mode="mcu"))["mode"] == "mcu"
+        assert not [m for m in await p.member.quiet(0.1) if m["type"] == "ack"]
+    finally:
+        await p.leave()
+    assert p.pc is None

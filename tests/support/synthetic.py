@@ -1,0 +1,750 @@
+"""Synthetic participants: aiortc clients that join a room and talk to the MCU like a browser would.
+
+A ``SyntheticParticipant`` joins over the realtime WebSocket (a ``Member`` from
+``tests.support.client``) and, while the room's media mode is ``mcu``, keeps one
+peer connection to the media server: it offers (``media.offer``), applies the
+``media.answer``, offers again after ``media.failed``, pauses its camera while
+``media.visible`` says it is off the composite, and closes the connection when the
+room goes back to ``p2p``. It does **not** take part in the peer-to-peer mesh
+(it ignores ``rtc.signal``): in a p2p room it only holds its WebSocket.
+
+What it sends is made to be recognised after the MCU has mixed it: a solid colour
+per participant with the wall-clock time drawn on it (``ColourVideoTrack``; the
+block format is in ``tests.support.analysis``) and a sine at a frequency of its
+own (``ToneAudioTrack``). What it receives is recorded: the composite video
+(``VideoRecorder``) and the last seconds of its audio mix (``AudioRecorder``).
+
+ICE uses host candidates only unless asked otherwise: the test servers advertise
+STUN and TURN addresses where nothing listens, and gathering against them would
+only add timeouts to every offer on a single machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import fractions
+import itertools
+import json
+import math
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from numpy.typing import NDArray
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.analysis import BLOCK_CELLS, draw_timestamp, find_timestamps, rgb_to_yuv
+from tests.support.client import TIMEOUT, Member, TenantClient
+
+__all__ = [
+    "DEFAULT_AMPLITUDE",
+    "AudioRecorder",
+    "ColourVideoTrack",
+    "OfferRefused",
+    "SyntheticMember",
+    "SyntheticParticipant",
+    "ToneAudioTrack",
+    "VideoRecorder",
+]
+
+#: A loud participant's tone: -12 dBFS, clearly the dominant speaker, far from clipping in a mix of three.
+DEFAULT_AMPLITUDE = 0.25
+VIDEO_CLOCK = 90_000
+AUDIO_RATE = 48_000
+#: Messages kept for the test while nobody reads them; a long benchmark must not grow without bound.
+INBOX_LIMIT = 4096
+_REF_PREFIX = "synthetic-"
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds, the clock the drawn timestamps use."""
+    return time.time_ns() // 1_000_000
+
+
+class _Pacer:
+    """A drift-free schedule of ``period`` seconds; after a stall longer than ``max_lag`` it skips ahead."""
+
+    def __init__(self, period: float, max_lag: float) -> None:
+        self.period = period
+        self.max_lag = max_lag
+        self.start: float | None = None
+        self.next_at = 0.0
+
+    async def wait(self) -> float:
+        """Sleep until the next tick; return seconds since the first tick."""
+        loop = asyncio.get_running_loop()
+        if self.start is None:
+            self.start = self.next_at = loop.time()
+        else:
+            self.next_at += self.period
+            lag = loop.time() - self.next_at
+            if lag > self.max_lag:
+                self.next_at += math.ceil(lag / self.period) * self.period
+            await asyncio.sleep(max(0.0, self.next_at - loop.time()))
+        return self.next_at - self.start
+
+
+# ---- what a synthetic participant sends ------------------------------------------------------------------
+
+
+class ColourVideoTrack(MediaStreamTrack):
+    """Solid-colour yuv420p video with the capture time drawn as a timestamp block (top-left)."""
+
+    kind = "video"
+
+    def __init__(
+        self, colour: tuple[int, int, int], width: int = 640, height: int = 360, fps: float = 15.0
+    ) -> None:
+        super().__init__()
+        if width % 2 or height % 2:
+            raise ValueError("yuv420p needs an even width and height")
+        self.colour = colour
+        self.width = width
+        self.height = height
+        self.fps = fps
+        #: 16 px cells at 360 lines, in proportion otherwise; even, so the block's chroma is exact.
+        self.cell = max(2, 2 * round(8 * height / 360))
+        cols, rows = BLOCK_CELLS
+        if (cols + 2) * self.cell > width or (rows + 2) * self.cell > height:
+            raise ValueError(f"{width}x{height} is too small for the timestamp block")
+        self._template = self._make_template()
+        self._pacer = _Pacer(1 / fps, max_lag=2 / fps)
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self.frames_sent = 0
+
+    def _make_template(self) -> NDArray[np.uint8]:
+        y, cb, cr = rgb_to_yuv(self.colour)
+        w, h, c = self.width, self.height, self.cell
+        planes = np.empty((h * 3 // 2, w), dtype=np.uint8)
+        planes[:h] = y
+        chroma = planes[h:].reshape(2, h // 2, w // 2)
+        chroma[0], chroma[1] = cb, cr
+        cols, rows = BLOCK_CELLS
+        # Neutral chroma under the block: black and white cells, not dark and light shades of the colour.
+        chroma[:, c // 2 : (c + rows * c) // 2, c // 2 : (c + cols * c) // 2] = 128
+        return planes
+
+    def render(self, ms: int) -> av.VideoFrame:
+        """The frame for wall-clock time ``ms`` (no pacing, no pts)."""
+        planes = self._template.copy()
+        draw_timestamp(planes[: self.height], ms, self.cell, self.cell, self.cell)
+        return av.VideoFrame.from_ndarray(planes, format="yuv420p")
+
+    @property
+    def paused(self) -> bool:
+        """True while the MCU does not show this camera (``media.visible`` false): nothing is sent."""
+        return not self._resumed.is_set()
+
+    def pause(self) -> None:
+        """Stop sending (the MCU does not show us)."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        """Send again."""
+        self._resumed.set()
+
+    async def recv(self) -> av.VideoFrame:
+        """The next frame, at ``fps``; blocks while paused, so the sender sends and encodes nothing."""
+        await self._resumed.wait()
+        if self.readyState != "live":
+            raise MediaStreamError
+        elapsed = await self._pacer.wait()
+        frame = self.render(now_ms())
+        frame.pts = round(elapsed * VIDEO_CLOCK)
+        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
+        self.frames_sent += 1
+        return frame
+
+    def stop(self) -> None:
+        """End the track (a paused ``recv`` wakes up and ends too)."""
+        super().stop()
+        self._resumed.set()  # wake a recv() waiting while paused, so it ends
+
+
+class ToneAudioTrack(MediaStreamTrack):
+    """A continuous sine: 48 kHz mono s16, 20 ms frames; ``amplitude`` (0..1, full scale = 1) may change."""
+
+    kind = "audio"
+
+    def __init__(
+        self, frequency: float, amplitude: float = DEFAULT_AMPLITUDE, rate: int = AUDIO_RATE
+    ) -> None:
+        super().__init__()
+        self.frequency = frequency
+        self.amplitude = amplitude
+        self.rate = rate
+        self.samples_per_frame = rate // 50
+        # Audio may burst to catch up after a short stall, as a microphone buffer does; not after a long one.
+        self._pacer = _Pacer(self.samples_per_frame / rate, max_lag=0.2)
+        self._sent = 0
+
+    def render(self, first_sample: int) -> av.AudioFrame:
+        """The 20 ms frame starting at sample ``first_sample`` of the tone (phase-continuous)."""
+        t = (first_sample + np.arange(self.samples_per_frame)) / self.rate
+        wave = self.amplitude * 32767 * np.sin(2 * np.pi * self.frequency * t)
+        frame = av.AudioFrame.from_ndarray(wave.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = self.rate
+        frame.pts = first_sample
+        frame.time_base = fractions.Fraction(1, self.rate)
+        return frame
+
+    async def recv(self) -> av.AudioFrame:
+        """The next 20 ms of tone, paced in real time."""
+        if self.readyState != "live":
+            raise MediaStreamError
+        elapsed = await self._pacer.wait()
+        # Samples follow the clock, so a skipped stall leaves a gap instead of late audio forever.
+        first = max(self._sent, round(elapsed * self.rate))
+        self._sent = first + self.samples_per_frame
+        return self.render(first)
+
+
+# ---- what a synthetic participant receives ---------------------------------------------------------------
+
+
+class _TrackReader:
+    """Reads one remote track at a time in a task; a new track replaces the previous one."""
+
+    def __init__(self) -> None:
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Event()
+
+    def start(self, track: MediaStreamTrack) -> None:
+        """Record ``track`` from now on."""
+        if self._task is not None:
+            self._task.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._read(track))
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                self._on_frame(await track.recv())
+                self._changed.set()
+
+    def _on_frame(self, frame: object) -> None:
+        raise NotImplementedError
+
+    async def _until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not done():
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"{what} not received within {timeout}s")
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+    async def stop(self) -> None:
+        """Stop recording (what was recorded stays)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class VideoRecorder(_TrackReader):
+    """The latest received frame, a frame count, arrival times, and (optionally) one-way latencies."""
+
+    def __init__(self, latency_hz: float = 0.0, history: int = 1000) -> None:
+        super().__init__()
+        self.latest_frame: av.VideoFrame | None = None
+        self.frames = 0
+        self.arrivals: collections.deque[float] = collections.deque(maxlen=history)
+        #: ``receive time - drawn time`` (ms) of every timestamp read from a probed frame.
+        self.latencies_ms: list[int] = []
+        #: Frames probed for timestamps; ``len(latencies_ms) / probes`` is the tiles read per frame.
+        self.probes = 0
+        # Reading timestamps costs ~10 ms per composite: probe a few frames a second, not all of them.
+        self._probe_every = 1 / latency_hz if latency_hz > 0 else math.inf
+        self._probed_at = -math.inf
+
+    def _on_frame(self, frame: object) -> None:
+        assert isinstance(frame, av.VideoFrame)
+        received = now_ms()
+        at = time.monotonic()
+        self.latest_frame = frame
+        self.frames += 1
+        self.arrivals.append(at)
+        if at - self._probed_at >= self._probe_every:
+            self._probed_at = at
+            self.probes += 1
+            if len(self.latencies_ms) < 100_000:
+                self.latencies_ms.extend(received - ms for ms in find_timestamps(frame))
+
+    def fps(self, window_s: float = 2.0) -> float:
+        """Frames per second received over the last ``window_s`` seconds."""
+        since = time.monotonic() - window_s
+        return sum(1 for at in self.arrivals if at >= since) / window_s
+
+    async def wait_frames(self, count: int, timeout: float = TIMEOUT) -> None:
+        """Wait until ``count`` frames in all have been received."""
+        await self._until(lambda: self.frames >= count, timeout, f"{count} video frames")
+
+
+class AudioRecorder(_TrackReader):
+    """The last ``keep_s`` seconds of received audio, mono int16."""
+
+    def __init__(self, keep_s: float = 2.0, rate: int = AUDIO_RATE) -> None:
+        super().__init__()
+        self.rate = rate
+        self.frames = 0
+        self._ring = np.zeros(int(keep_s * rate), dtype=np.int16)
+        self._written = 0
+
+    def _on_frame(self, frame: object) -> None:
+        assert isinstance(frame, av.AudioFrame)
+        data = frame.to_ndarray()
+        channels = len(frame.layout.channels)
+        # aiortc's Opus decoder gives packed stereo (1, 2n); planar audio is (channels, n).
+        mono = data.mean(axis=0) if frame.format.is_planar else data.reshape(-1, channels).mean(axis=1)
+        self._append(mono.astype(np.int16))
+        self.frames += 1
+
+    def _append(self, samples: NDArray[np.int16]) -> None:
+        size = self._ring.size
+        samples = samples[-size:]
+        start = self._written % size
+        first = min(samples.size, size - start)
+        self._ring[start : start + first] = samples[:first]
+        self._ring[: samples.size - first] = samples[first:]
+        self._written += samples.size
+
+    @property
+    def seconds_received(self) -> float:
+        """Seconds of audio received in all."""
+        return self._written / self.rate
+
+    def samples(self, seconds: float = 2.0) -> NDArray[np.int16]:
+        """The last ``seconds`` (at most ``keep_s``) of audio, oldest first."""
+        count = min(int(seconds * self.rate), self._ring.size, self._written)
+        end = self._written % self._ring.size
+        return np.roll(self._ring, -end)[self._ring.size - count :].copy()
+
+    async def wait_seconds(self, seconds: float, timeout: float = TIMEOUT) -> None:
+        """Wait until ``seconds`` of audio in all have been received."""
+        await self._until(lambda: self.seconds_received >= seconds, timeout, f"{seconds}s of audio")
+
+
+# ---- the participant -------------------------------------------------------------------------------------
+
+
+class OfferRefused(Exception):
+    """The server answered a ``media.offer`` with an ``error``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class SyntheticMember(Member):
+    """A ``Member`` whose socket is read by a background task, so media events are handled as they come.
+
+    ``recv``/``next``/``request``/``closed``/``quiet`` work as on ``Member``; they read
+    what the task passed on (everything but the participant's own offer replies)."""
+
+    def __init__(self, socket: Any) -> None:
+        super().__init__(socket)
+        self.handler: Callable[[dict[str, Any]], bool] = lambda message: False
+        self.on_closed: Callable[[], None] = lambda: None
+        self._inbox: collections.deque[dict[str, Any]] = collections.deque(maxlen=INBOX_LIMIT)
+        self._arrived = asyncio.Event()
+        self._closed_by: ConnectionClosed | None = None
+        self._broken: Exception | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    def start(self, handler: Callable[[dict[str, Any]], bool], on_closed: Callable[[], None]) -> None:
+        """Start reading; ``handler`` sees every message first and returns True to keep it from ``recv``."""
+        self.handler = handler
+        self.on_closed = on_closed
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            while True:
+                message: dict[str, Any] = json.loads(await self.socket.recv())
+                if message["type"] in ("welcome", "lobby.waiting"):
+                    self.first = message
+                    self.id = message["you"]["id"]
+                if not self.handler(message):
+                    self._inbox.append(message)
+                    self._arrived.set()
+        except ConnectionClosed as exc:
+            self._closed_by = exc
+        except Exception as exc:  # a bug here must fail the test that waits, not hang it
+            self._broken = exc
+        self._arrived.set()
+        self.on_closed()
+
+    async def recv(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next message passed on by the reader; raises ``ConnectionClosed`` once the socket is closed."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self._inbox:
+            if self._closed_by is not None:
+                raise self._closed_by
+            if self._broken is not None:
+                raise RuntimeError("the synthetic participant's reader failed") from self._broken
+            self._arrived.clear()
+            await asyncio.wait_for(self._arrived.wait(), deadline - asyncio.get_running_loop().time())
+        return self._inbox.popleft()
+
+    @property
+    def is_closed(self) -> bool:
+        """True once the server or we closed the socket."""
+        return self._closed_by is not None
+
+    async def leave(self) -> None:
+        """Close the socket and wait for the reader to finish."""
+        await self.socket.close()
+        if self._reader is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reader
+
+
+class SyntheticParticipant:
+    """One synthetic participant: its WebSocket (``member``), its MCU connection and what it received."""
+
+    _refs = itertools.count(1)
+
+    def __init__(
+        self,
+        member: SyntheticMember,
+        identity: str,
+        colour: tuple[int, int, int],
+        tone_hz: float,
+        *,
+        amplitude: float,
+        width: int = 640,
+        height: int = 360,
+        fps: float = 15.0,
+        latency_hz: float = 0.0,
+        use_ice_servers: bool = False,
+        answer_timeout: float = TIMEOUT,
+    ) -> None:
+        self.member = member
+        self.identity = identity
+        self.colour = colour
+        self.tone_hz = tone_hz
+        #: The camera: width, height, frames per second.
+        self.camera = (width, height, fps)
+        self.use_ice_servers = use_ice_servers
+        self.answer_timeout = answer_timeout
+        self._amplitude = amplitude
+        self.media_mode: str | None = None
+        self.speaker: str | None = None
+        #: Whether our camera is on the composite (``media.visible``); None until the MCU says.
+        self.visible: bool | None = None
+        #: ``error`` replies to our offers and ``media.failed`` events, oldest first.
+        self.errors: list[dict[str, Any]] = []
+        self.mcu_connections = 0
+        self.pc: RTCPeerConnection | None = None
+        self.audio_out: ToneAudioTrack | None = None
+        self.video_out: ColourVideoTrack | None = None
+        self.video_in = VideoRecorder(latency_hz=latency_hz)
+        self.audio_in = AudioRecorder()
+        self._connected = asyncio.Event()
+        self._welcomed = asyncio.Event()
+        self._connecting: asyncio.Task[None] | None = None
+        self._pending: collections.deque[tuple[str, asyncio.Future[str]]] = collections.deque()
+        self._failures = 0
+        self._leaving = False
+        self._ice_servers: list[dict[str, Any]] = []
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ---- joining and leaving ------------------------------------------------------------------------------
+
+    @classmethod
+    async def join(
+        cls,
+        tenant: TenantClient,
+        room: str,
+        identity: str,
+        colour: tuple[int, int, int],
+        tone_hz: float,
+        loud: bool = True,
+        *,
+        role: str = "attendee",
+        timeout: float = TIMEOUT,
+        **options: Any,
+    ) -> SyntheticParticipant:
+        """Mint a token with the tenant's API secret and join ``room`` (see ``connect`` for ``options``)."""
+        token = await tenant.token(room, identity, role)
+        return await cls.connect(
+            tenant.ws_url,
+            tenant.slug,
+            room,
+            token,
+            identity,
+            colour,
+            tone_hz,
+            loud,
+            timeout=timeout,
+            **options,
+        )
+
+    @classmethod
+    async def connect(
+        cls,
+        ws_url: str,
+        tenant: str,
+        room: str,
+        token: str,
+        identity: str,
+        colour: tuple[int, int, int],
+        tone_hz: float,
+        loud: bool = True,
+        *,
+        amplitude: float | None = None,
+        timeout: float = TIMEOUT,
+        **options: Any,
+    ) -> SyntheticParticipant:
+        """Join with a token in hand and wait for ``welcome`` (a lobby waiter waits to be admitted).
+
+        ``loud`` sends the tone at ``DEFAULT_AMPLITUDE``, otherwise silence; ``amplitude``
+        overrides both. ``options``: ``width``, ``height``, ``fps`` of the camera,
+        ``latency_hz`` (timestamp probes per second of received video), ``use_ice_servers``
+        (use the welcome's STUN/TURN), ``answer_timeout``."""
+        member = await SyntheticMember.connect(ws_url, tenant, room, token)
+        assert isinstance(member, SyntheticMember)
+        level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
+        me = cls(member, identity, colour, tone_hz, amplitude=level, **options)
+        member.start(me._on_message, lambda: me._start(me._close_mcu()))
+        try:
+            await asyncio.wait_for(me._welcomed.wait(), timeout)
+        except TimeoutError:
+            await member.leave()
+            raise AssertionError(
+                f"{identity} got no welcome within {timeout}s; saw {list(member._inbox)}"
+            ) from None
+        return me
+
+    async def leave(self) -> None:
+        """Close the MCU connection and the WebSocket; stop recording."""
+        self._leaving = True
+        await self._close_mcu()
+        await self.member.leave()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        await self.video_in.stop()
+        await self.audio_in.stop()
+
+    # ---- what was received ---------------------------------------------------------------------------------
+
+    @property
+    def latest_frame(self) -> av.VideoFrame | None:
+        """The last composite frame received."""
+        return self.video_in.latest_frame
+
+    @property
+    def frames_received(self) -> int:
+        """Composite frames received over all MCU connections."""
+        return self.video_in.frames
+
+    def fps(self, window_s: float = 2.0) -> float:
+        """Composite frames per second over the last ``window_s`` seconds."""
+        return self.video_in.fps(window_s)
+
+    def audio_samples(self, seconds: float = 2.0) -> NDArray[np.int16]:
+        """The last ``seconds`` (at most 2) of the received audio mix: mono int16 at 48 kHz."""
+        return self.audio_in.samples(seconds)
+
+    @property
+    def latencies_ms(self) -> list[int]:
+        """One-way video latencies read from the composite's timestamps (needs ``latency_hz``)."""
+        return self.video_in.latencies_ms
+
+    @property
+    def amplitude(self) -> float:
+        """The tone's amplitude (0 = silence); setting it takes effect on the next 20 ms frame."""
+        return self._amplitude
+
+    @amplitude.setter
+    def amplitude(self, value: float) -> None:
+        self._amplitude = value
+        if self.audio_out is not None:
+            self.audio_out.amplitude = value
+
+    @property
+    def mcu_connected(self) -> bool:
+        """True while the MCU peer connection is connected."""
+        return self._connected.is_set()
+
+    async def wait_mcu_connected(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the MCU peer connection is connected (ICE and DTLS done)."""
+        try:
+            await asyncio.wait_for(self._connected.wait(), timeout)
+        except TimeoutError:
+            state = self.pc.connectionState if self.pc is not None else "no connection"
+            raise AssertionError(
+                f"{self.identity}: MCU not connected within {timeout}s (mode {self.media_mode}, "
+                f"{state}); errors: {self.errors}"
+            ) from None
+
+    async def wait_frames(self, count: int, timeout: float = TIMEOUT) -> None:
+        """Wait until ``count`` composite frames in all have been received."""
+        await self.video_in.wait_frames(count, timeout)
+
+    # ---- the realtime protocol -----------------------------------------------------------------------------
+
+    def _on_message(self, message: dict[str, Any]) -> bool:
+        kind = message["type"]
+        if kind == "welcome":
+            self._welcomed.set()
+            self._ice_servers = message.get("ice_servers", [])
+            self._set_mode(message["media_mode"])
+        elif kind == "media.mode":
+            self._set_mode(message["mode"])
+        elif kind == "media.answer":
+            while self._pending:
+                _, answer = self._pending.popleft()
+                if not answer.done():
+                    answer.set_result(message["sdp"])
+                    break
+        elif kind == "media.visible":
+            self.visible = bool(message["video"])
+            if self.video_out is not None and self.visible:
+                self.video_out.resume()
+            elif self.video_out is not None:
+                self.video_out.pause()
+        elif kind == "media.speaker":
+            self.speaker = message["participant_id"]
+        elif kind == "media.failed":
+            self.errors.append(message)
+            if self.media_mode == "mcu":
+                self._start_mcu(retry=True)
+        elif kind in ("ack", "error") and str(message.get("ref") or "").startswith(_REF_PREFIX):
+            self._offer_replied(message)
+            return True
+        return False
+
+    def _offer_replied(self, message: dict[str, Any]) -> None:
+        for entry in list(self._pending):
+            ref, answer = entry
+            if ref == message["ref"]:
+                # The answer always comes before the ack: an entry still here got none and never will.
+                self._pending.remove(entry)
+                if message["type"] == "error" and not answer.done():
+                    answer.set_exception(OfferRefused(message["code"], message["message"]))
+        if message["type"] == "error":
+            self.errors.append(message)
+
+    def _set_mode(self, mode: str) -> None:
+        self.media_mode = mode
+        if mode == "mcu":
+            if self.pc is None and (self._connecting is None or self._connecting.done()):
+                self._start_mcu()
+        else:
+            self._start(self._close_mcu())
+
+    # ---- the MCU connection --------------------------------------------------------------------------------
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _start_mcu(self, retry: bool = False) -> None:
+        """(Re)connect to the MCU; a retry waits a little longer after each failure in a row."""
+        if self._leaving:
+            return
+        if self._connecting is not None:
+            self._connecting.cancel()
+        delay = min(5.0, 0.25 * 2**self._failures) if retry else 0.0
+        self._failures += int(retry)
+        self._connecting = asyncio.get_running_loop().create_task(self._connect(delay))
+
+    async def _connect(self, delay: float) -> None:
+        try:
+            await self._offer(delay)
+        except Exception as exc:  # recorded, so that wait_mcu_connected can say why
+            self.errors.append({"type": "error", "code": "client_error", "message": repr(exc)})
+
+    async def _offer(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._close_pc()
+        servers = self._ice_servers if self.use_ice_servers else []
+        pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=[
+                    RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+                    for s in servers
+                ]
+            )
+        )
+        self.pc = pc
+        self.audio_out = ToneAudioTrack(self.tone_hz, self._amplitude)
+        self.video_out = ColourVideoTrack(self.colour, *self.camera)
+        if self.visible is False:
+            self.video_out.pause()
+        pc.addTrack(self.audio_out)
+        pc.addTrack(self.video_out)
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                # The composite is VP8 anyway, and an H.264 encoder would cost far more CPU.
+                codecs = RTCRtpSender.getCapabilities("video").codecs
+                transceiver.setCodecPreferences(
+                    [c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")]
+                )
+
+        @pc.on("track")
+        def on_track(track: MediaStreamTrack) -> None:
+            (self.video_in if track.kind == "video" else self.audio_in).start(track)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc is not self.pc:
+                return
+            if pc.connectionState == "connected":
+                self._failures = 0
+                self.mcu_connections += 1
+                self._connected.set()
+            elif pc.connectionState in ("failed", "closed"):
+                self._connected.clear()
+                if pc.connectionState == "failed" and self.media_mode == "mcu":
+                    self._start_mcu(retry=True)
+
+        await pc.setLocalDescription(await pc.createOffer())  # gathers every candidate first
+        assert pc.localDescription is not None
+        ref = f"{_REF_PREFIX}{next(self._refs)}"
+        answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._pending.append((ref, answer))
+        await self.member.send({"type": "media.offer", "sdp": pc.localDescription.sdp, "ref": ref})
+        try:
+            sdp = await asyncio.wait_for(answer, self.answer_timeout)
+        except OfferRefused:
+            return  # recorded in ``errors``; a media.mode or media.failed event starts over
+        except TimeoutError:
+            self.errors.append({"type": "error", "code": "answer_timeout", "ref": ref})
+            return
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+
+    async def _close_pc(self) -> None:
+        pc, self.pc = self.pc, None
+        self._connected.clear()
+        if pc is not None:
+            await pc.close()
+        for track in (self.audio_out, self.video_out):
+            if track is not None:
+                track.stop()
+        self.audio_out = self.video_out = None
+
+    async def _close_mcu(self) -> None:
+        """Leave the MCU (the room went peer-to-peer, or we are leaving)."""
+        connecting, self._connecting = self._connecting, None
+        if connecting is not None and connecting is not asyncio.current_task():
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
+        await self._close_pc()
