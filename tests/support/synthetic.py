@@ -57,6 +57,7 @@ __all__ = [
     "SyntheticParticipant",
     "ToneAudioTrack",
     "VideoRecorder",
+    "now_ms",
 ]
 
 #: A loud participant's tone: -12 dBFS, clearly the dominant speaker, far from clipping in a mix of three.
