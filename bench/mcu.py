@@ -1,0 +1,326 @@
+"""MCU benchmark: N synthetic participants in one MCU room, against the naive baseline, side by side.
+
+For each N the bench runs two variants against a fresh room on a media node it
+starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
+
+- ``mcu``: Podium's design — composite once per tick, encode once per quality
+  tier, the same packets to every receiver; K+1 Opus encodes per 20 ms.
+- ``naive``: the same compositor and mixer, but the raw composite and mix go
+  through aiortc's ``MediaRelay`` to every connection and each connection
+  encodes its own (one VP8 and one Opus encoder per participant).
+
+Participants are ``bench/mcu_load.py`` processes (pinned to ``--load-cpus``):
+each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
+(Opus), and reads the timestamps back from the composite for one-way latency.
+The media node's CPU is read from /proc over the window in which everyone is
+connected (after a warm-up), its packets from the node's own counters
+(``node.stats``), its memory from VmRSS.
+
+    python bench/mcu.py                                  # N = 10, 20, 30
+    python bench/mcu.py --participants 10 --duration 20 --server-cpus 0 --load-cpus 1
+    python bench/mcu.py --participants 25 50 100 --server-cpus 0,1 --load-cpus 2-15   # bigger machine
+
+Needs the ``test`` extra; on a 2-core machine the load generator (about 0.06
+cores per synthetic participant) saturates its core first: read the fps and
+latency columns with that in mind, the CPU-per-participant column stays valid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+# bench/ is a folder of scripts run by path, which puts bench/ itself, not the repository, on sys.path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.mcu_load import LoadSpec, mint_tokens, plan, run_load
+from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
+from podium.media import control
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def parse_cpus(text: str | None) -> list[int] | None:
+    """``"0"``, ``"0,1"`` or ``"2-15"`` as a list of CPU numbers."""
+    if not text:
+        return None
+    cpus: list[int] = []
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        cpus.extend(range(int(low), int(high or low) + 1))
+    return cpus
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class NodeControl:
+    """The bench's own control connection to the media node (stats, and the naive room)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._ids = iter(range(1, 1 << 30))
+
+    async def request(self, build: Any) -> control.Ok:
+        async with connect(self.url) as ws:
+            await ws.send(control.encode(build(next(self._ids))))
+            while True:
+                reply = control.decode_from_node(await ws.recv())
+                if isinstance(reply, control.Fail):
+                    raise RuntimeError(f"{reply.code}: {reply.message}")
+                if isinstance(reply, control.Ok):
+                    return reply
+
+
+@dataclass
+class Sample:
+    at: float
+    cpu_s: float
+    participants: int
+    packets_out: float
+    packets_in: float
+
+
+@dataclass
+class Result:
+    variant: str
+    n: int
+    connected: int
+    server_cores: float
+    cpu_ms_per_participant_s: float
+    packets_out_per_s: float
+    packets_in_per_s: float
+    fps_min: float
+    fps_median: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    audio_received: int
+    rss_mb: float
+    load_cores: float
+
+
+async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            stats = (await node.request(lambda i: control.NodeStats(id=i))).stats or {}
+            samples.append(
+                Sample(
+                    time.monotonic(),
+                    cpu_seconds(pid),
+                    int(stats.get("participants", 0)),
+                    stats.get("packets_out", 0.0),
+                    stats.get("packets_in", 0.0),
+                )
+            )
+        except (OSError, RuntimeError):
+            pass
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
+def window(samples: list[Sample], n: int, warmup: float) -> tuple[Sample, Sample] | None:
+    """The first and last sample of the stretch in which all ``n`` were on the node, minus a warm-up."""
+    full = [s for s in samples if s.participants >= n]
+    if len(full) < 2:
+        return None
+    start = next((s for s in full if s.at >= full[0].at + warmup), full[0])
+    return (start, full[-1]) if full[-1].at - start.at > 1 else (full[0], full[-1])
+
+
+async def run_variant(
+    args: argparse.Namespace,
+    base: str,
+    secret: str,
+    tenant: str,
+    node: NodeControl,
+    node_pid: int,
+    variant: str,
+    n: int,
+) -> Result:
+    slug = f"bench-{variant}-{n}-{uuid.uuid4().hex[:4]}"
+    async with httpx.AsyncClient(
+        base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {secret}"}, timeout=30
+    ) as api:
+        room = (
+            await api.post(
+                "/rooms", json={"slug": slug, "name": slug, "media_mode": "mcu", "max_participants": 100}
+            )
+        ).json()
+    key = f"podium:{room['id']}"
+    await node.request(lambda i: control.OpenRoom(id=i, room=key, naive=variant == "naive"))
+    identities = [f"p{k:03d}" for k in range(n)]
+    tokens = await mint_tokens(base, secret, slug, identities)
+    spec = LoadSpec(
+        ws_url=base.replace("http", "ws", 1),
+        tenant=tenant,
+        room=slug,
+        participants=[],
+        duration_s=args.duration,
+        warmup_s=args.warmup,
+        join_interval_s=0.05,
+        connect_timeout_s=max(30.0, n * 0.5),
+    )
+    specs = plan(spec, list(zip(identities, tokens, strict=True)), args.load_processes, loud=3)
+    load_cpus = parse_cpus(args.load_cpus)
+    samples: list[Sample] = []
+    stop = asyncio.Event()
+    sampler = asyncio.get_running_loop().create_task(sample_node(node, node_pid, samples, stop))
+    peak_rss = 0.0
+    try:
+        load_task = asyncio.get_running_loop().create_task(
+            run_load(specs, [load_cpus] * len(specs) if load_cpus else None)
+        )
+        while not load_task.done():
+            peak_rss = max(peak_rss, rss_mb(node_pid))
+            await asyncio.sleep(1)
+        report = await load_task
+    finally:
+        stop.set()
+        await sampler
+        await node.request(lambda i: control.CloseRoom(id=i, room=key))
+    span = window(samples, report.connected or n, args.warmup)
+    if span is None:
+        cores = cpu_ms = out_rate = in_rate = 0.0
+    else:
+        first, last = span
+        elapsed = last.at - first.at
+        cores = (last.cpu_s - first.cpu_s) / elapsed
+        cpu_ms = cores * 1000 / max(1, report.connected)
+        out_rate = (last.packets_out - first.packets_out) / elapsed
+        in_rate = (last.packets_in - first.packets_in) / elapsed
+    summary = report.summary()
+    return Result(
+        variant=variant,
+        n=n,
+        connected=report.connected,
+        server_cores=round(cores, 2),
+        cpu_ms_per_participant_s=round(cpu_ms, 1),
+        packets_out_per_s=round(out_rate),
+        packets_in_per_s=round(in_rate),
+        fps_min=summary["fps_min"],
+        fps_median=summary["fps_median"],
+        latency_p50_ms=summary["latency_p50_ms"],
+        latency_p95_ms=summary["latency_p95_ms"],
+        audio_received=int(summary["audio_received"]),
+        rss_mb=round(peak_rss),
+        load_cores=summary["load_cpu_cores"],
+    )
+
+
+def table(results: list[Result]) -> str:
+    head = (
+        "| N | variant | connected | server cores | CPU ms / participant·s | pkts out/s | pkts in/s "
+        "| fps min | fps median | latency p50 | latency p95 | audio ok | RSS MB | load cores |"
+    )
+    lines = [head, "|" + "---:|" * 14]
+    for r in results:
+        lines.append(
+            f"| {r.n} | {r.variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
+            f"| {r.packets_out_per_s} | {r.packets_in_per_s} | {r.fps_min} | {r.fps_median} "
+            f"| {r.latency_p50_ms:.0f} ms | {r.latency_p95_ms:.0f} ms | {r.audio_received} | {r.rss_mb} "
+            f"| {r.load_cores} |"
+        )
+    by_n: dict[int, dict[str, Result]] = {}
+    for r in results:
+        by_n.setdefault(r.n, {})[r.variant] = r
+    for n, pair in by_n.items():
+        if "mcu" in pair and "naive" in pair and pair["mcu"].cpu_ms_per_participant_s:
+            ratio = pair["naive"].cpu_ms_per_participant_s / pair["mcu"].cpu_ms_per_participant_s
+            lines.append(f"\nN={n}: naive / mcu CPU per participant-second = {ratio:.1f}x")
+    return "\n".join(lines)
+
+
+async def bench(args: argparse.Namespace) -> list[Result]:
+    with tempfile.TemporaryDirectory(prefix="podium-mcu-bench-") as tmp, contextlib.ExitStack() as stack:
+        workdir = Path(tmp)
+        server_cpus = parse_cpus(args.server_cpus)
+        pin = ",".join(map(str, server_cpus)) if server_cpus else None
+        media_port = free_port()
+        media_argv = [sys.executable, "-m", "podium.core.cli", "media", "--port", str(media_port)]
+        if pin:
+            media_argv = ["taskset", "-c", pin, *media_argv]
+        env = dict(
+            os.environ,
+            PODIUM_DATA_DIR=str(workdir / "var"),
+            PODIUM_LOG_LEVEL="warning",
+            PODIUM_MEDIA_URL=f"ws://127.0.0.1:{media_port}",
+        )
+        media_log = (workdir / "media.log").open("wb")
+        media = await asyncio.create_subprocess_exec(*media_argv, env=env, stdout=media_log, stderr=media_log)
+        stack.callback(media.terminate)
+        podium_cli(env, "migrate", as_json=False)
+        tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
+        port = free_port()
+        log = workdir / "podium.log"
+        argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
+        proc = stack.enter_context(spawned(argv, env, log, None))
+        base = f"http://127.0.0.1:{port}"
+        wait_healthy(base, proc, log)
+        node = NodeControl(f"ws://127.0.0.1:{media_port}")
+        node_pid = media.pid  # taskset execs the node, so this is the node's own pid
+        results = []
+        for n in args.participants:
+            for variant in args.variants:
+                print(f"N={n} {variant}: running…", file=sys.stderr, flush=True)
+                result = await run_variant(
+                    args, base, tenant["secret"], tenant["tenant"], node, node_pid, variant, n
+                )
+                print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
+                results.append(result)
+        return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--participants", type=int, nargs="+", default=[10, 20, 30])
+    parser.add_argument("--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive"])
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
+    parser.add_argument("--warmup", type=float, default=4.0)
+    parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument("--server-cpus", help="pin the media node, e.g. 0 or 0,1")
+    parser.add_argument("--load-cpus", help="pin the load generator, e.g. 1 or 2-15")
+    parser.add_argument("--json", type=Path, help="write the figures to this file")
+    args = parser.parse_args(argv)
+    if args.server_cpus is None and args.load_cpus is None and (os.cpu_count() or 1) >= 2:
+        args.server_cpus, args.load_cpus = "0", ",".join(map(str, range(1, os.cpu_count() or 2)))
+    started = dt.datetime.now(dt.UTC)
+    results = asyncio.run(bench(args))
+    print(f"date: {started:%Y-%m-%d %H:%M} UTC\nmachine: {machine()}\nsoftware: {versions()}")
+    print(f"media node pinned to CPUs {args.server_cpus}, load generator to {args.load_cpus}")
+    print(f"window: {args.duration:.0f} s after a {args.warmup:.0f} s warm-up\n")
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2))
+    medians = [r.cpu_ms_per_participant_s for r in results if r.variant == "mcu"]
+    if medians:
+        print(f"\nmcu CPU ms per participant-second, median over N: {statistics.median(medians):.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Large rooms through the MCU: composite video with everyone, a mix with everyone but yourself.
+
+Participants are real aiortc peers (tests/support/synthetic.py): each sends its own colour
+and, if loud, its own tone, and the test reads the composite and the mix they get back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
+from tests.support.client import TenantClient
+from tests.support.server import Node
+from tests.support.synthetic import AUDIO_RATE, SyntheticParticipant
+
+NAMES = list(PALETTE)
+
+
+@pytest.fixture
+async def people() -> AsyncIterator[list[SyntheticParticipant]]:
+    joined: list[SyntheticParticipant] = []
+    yield joined
+    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
+
+
+async def _join(acme: TenantClient, room: str, index: int, loud: bool) -> SyntheticParticipant:
+    return await SyntheticParticipant.join(
+        acme, room, NAMES[index], PALETTE[NAMES[index]], TONES_HZ[index], loud=loud, latency_hz=0
+    )
+
+
+async def _composite_shows(person: SyntheticParticipant, expected: set[str], within: float = 20.0) -> None:
+    """Wait until ``person``'s latest composite frame shows every expected colour."""
+    deadline = asyncio.get_running_loop().time() + within
+    seen: set[str] = set()
+    while asyncio.get_running_loop().time() < deadline:
+        frame = person.latest_frame
+        if frame is not None:
+            seen = colours_present(frame, {name: PALETTE[name] for name in expected})
+            if seen == expected:
+                return
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{person.identity} sees {sorted(seen)}, not {sorted(expected)}")
+
+
+async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themselves(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room())["slug"]  # auto: peer-to-peer until the 7th person
+    for index in range(8):
+        people.append(await _join(acme, room, index, loud=index < 3))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    assert {p.media_mode for p in people} == {"mcu"}
+
+    everyone = set(NAMES[:8])
+    await asyncio.gather(*(_composite_shows(p, everyone) for p in people))
+    for person in people:
+        frame = person.latest_frame
+        assert frame is not None and (frame.width, frame.height) in ((640, 360), (1280, 720))
+
+    await asyncio.sleep(2)  # two seconds of mix in everyone's buffer
+    loud = {NAMES[i]: TONES_HZ[i] for i in range(3)}
+    for index, person in enumerate(people):
+        heard = tones_present(person.audio_samples(1.5), AUDIO_RATE, loud)
+        expected = set(loud) - {NAMES[index]}
+        assert heard == expected, f"{person.identity} hears {sorted(heard)}, expected {sorted(expected)}"
+
+
+def _media_node_pid(node: Node) -> int:
+    """The media node ``podium serve`` runs as its child."""
+    children = Path(f"/proc/{node.process.pid}/task/{node.process.pid}/children").read_text().split()
+    for pid in children:
+        if b"media" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return int(pid)
+    raise AssertionError(f"podium serve ({node.process.pid}) has no media node child: {children}")
+
+
+async def test_a_dead_media_node_is_replaced_and_everyone_reconnects(
+    node: Node, acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room(media_mode="mcu"))["slug"]
+    for index in range(3):
+        people.append(await _join(acme, room, index, loud=False))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    everyone = set(NAMES[:3])
+    await asyncio.gather(*(_composite_shows(p, everyone) for p in people))
+
+    before = {p.identity: p.mcu_connections for p in people}
+    os.kill(_media_node_pid(node), signal.SIGKILL)
+    started = asyncio.get_running_loop().time()
+    # Everyone is told, offers again to the fresh node, and sees the whole room again.
+    for person in people:
+        await person.wait_mcu_connected(30)
+    for person in people:
+        deadline = asyncio.get_running_loop().time() + 30
+        while person.mcu_connections <= before[person.identity]:
+            assert asyncio.get_running_loop().time() < deadline, f"{person.identity} never reconnected"
+            await asyncio.sleep(0.2)
+    frames = {p.identity: p.frames_received for p in people}
+    await asyncio.gather(*(_composite_shows(p, everyone, within=30) for p in people))
+    for person in people:
+        await person.wait_frames(frames[person.identity] + 15, timeout=15)
+    recovered = asyncio.get_running_loop().time() - started
+    assert recovered < 45, f"recovery took {recovered:.1f}s"
