@@ -32,8 +32,8 @@ async def test_browsers_follow_the_room_from_p2p_to_the_mcu_and_back(meeting: Me
         first_session = await ann.participant_id()
 
         # Three leave: at four people the room goes back to peer-to-peer, and the mesh carries media again.
-        for person in crowd[:3]:
-            await person.leave()
+        for synthetic in crowd[:3]:
+            await synthetic.leave()
         for person in (ann, bob):
             await eventually(
                 person.state, lambda s: s["mediaMode"] == "p2p", f"{person.identity} in p2p mode"
@@ -42,5 +42,5 @@ async def test_browsers_follow_the_room_from_p2p_to_the_mcu_and_back(meeting: Me
         await media_flows(bob, {"ann"})
         assert await ann.participant_id() == first_session  # nobody rejoined
     finally:
-        for person in crowd:
-            await person.leave()
+        for synthetic in crowd:
+            await synthetic.leave()
