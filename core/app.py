@@ -19,6 +19,7 @@ from podium.core.api.auth import caller
 from podium.core.api.errors import exception_handlers
 from podium.core.api.keys import KeyController
 from podium.core.api.participants import RoomParticipantsController
+from podium.core.api.plugins import PluginController, plugin_asset_routers, plugin_routers
 from podium.core.api.rooms import RoomController
 from podium.core.db.engine import bind, engine_for
 from podium.core.realtime.endpoint import room_socket
@@ -68,7 +69,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     api = Router(
         "/api/v1",
-        route_handlers=[RoomController, RoomParticipantsController, KeyController],
+        route_handlers=[
+            RoomController,
+            RoomParticipantsController,
+            KeyController,
+            PluginController,
+            *plugin_routers(services.plugins),
+        ],
         dependencies={"caller": Provide(caller)},
         security=[{"BearerAuth": []}],
     )
@@ -79,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             healthz,
             room_page,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+            *plugin_asset_routers(services.plugins),
         ],
         plugins=[channels],
         lifespan=[lifespan],

@@ -15,6 +15,8 @@ from podium.core import tenants
 from podium.core.auth.keys import SecretBox
 from podium.core.media_client import MediaClient
 from podium.core.media_process import EmbeddedMediaNode
+from podium.core.plugins.host import PluginHost
+from podium.core.plugins.manager import build_plugin_manager
 from podium.core.presence import Presence
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.media_routing import MediaRouting
@@ -56,6 +58,12 @@ class Services:
         if url != "off":
             self.routing.media = MediaClient(url, self.routing.on_event, self.routing.on_restart)
         self.actions = RoomActions(settings, self.presence, self.hub, self.routing)
+        # A fresh plugin manager per app: built-ins, PODIUM_PLUGINS and entry points, checked now.
+        extra = [m.strip() for m in settings.plugins.split(",") if m.strip()]
+        self.plugins = PluginHost(
+            build_plugin_manager(extra=extra), settings, self.hub, self.presence, self.routing
+        )
+        self.actions.plugins = self.plugins
         self._upkeep: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -71,6 +79,7 @@ class Services:
             self.routing.media.start()
 
     async def stop(self) -> None:
+        await self.plugins.settle()
         if self._upkeep is not None:
             self._upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):

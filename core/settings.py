@@ -67,6 +67,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     turn_credential_ttl: int = 12 * 3600
     #: Largest SDP a participant may relay to a peer, in bytes.
     max_sdp_bytes: int = 32 * 1024
+    #: Extra plugins to load by module path, comma-separated (besides the built-ins and the
+    #: ``podium.plugins`` entry points), e.g. a plugin in development.
+    plugins: str = ""
+    #: Seconds a plugin hook may run before it is cut off (and counted as a failure).
+    plugin_hook_timeout: float = 2.0
+    #: Failures in a row after which a plugin is switched off for the tenant.
+    plugin_max_failures: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @property

@@ -38,9 +38,11 @@ class RoomController(Controller):
         return RoomPage(rooms=page, next=page[-1].slug if len(page) == limit else None)
 
     @post("/")
-    async def create_room(self, caller: Caller, data: RoomCreate) -> RoomInfo:
+    async def create_room(self, caller: Caller, data: RoomCreate, services: Services) -> RoomInfo:
         """Create a room; its slug is unique within the tenant."""
-        return await rooms.create_room(caller.tenant, data)
+        room = await rooms.create_room(caller.tenant, data)
+        services.plugins.room_created(room)
+        return room
 
     @get("/{slug:str}")
     async def get_room(self, caller: Caller, slug: str) -> RoomInfo:

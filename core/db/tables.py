@@ -16,7 +16,16 @@ from piccolo.columns.base import OnDelete
 from piccolo.columns.defaults.uuid import UUID4
 from piccolo.table import Table
 
-__all__ = ["TABLES", "ApiKey", "ChatMessage", "ParticipantSession", "Room", "Tenant"]
+__all__ = [
+    "TABLES",
+    "ApiKey",
+    "ChatMessage",
+    "ParticipantSession",
+    "PluginState",
+    "Room",
+    "Tenant",
+    "TenantPlugin",
+]
 
 
 class Tenant(Table, tablename="tenant"):
@@ -100,4 +109,36 @@ class ChatMessage(Table, tablename="chat_message"):
     created_at = Timestamptz()
 
 
-TABLES: tuple[type[Table], ...] = (Tenant, ApiKey, Room, ParticipantSession, ChatMessage)
+class TenantPlugin(Table, tablename="tenant_plugin"):
+    """A plugin as one tenant has it: switched on or off, and its config (JSON)."""
+
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    plugin = Varchar(length=40)
+    enabled = Boolean(default=False)
+    config = Text(default="{}")
+    #: Set when Podium switched the plugin off after repeated failures.
+    disabled_reason = Text(null=True, default=None)
+    updated_at = Timestamptz()
+
+
+class PluginState(Table, tablename="plugin_state"):
+    """A plugin's shared state in one room: key → JSON value (polls, current slide, hand queue)."""
+
+    id = Serial(primary_key=True)
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    plugin = Varchar(length=40)
+    key = Varchar(length=100)
+    value = Text()
+    updated_at = Timestamptz()
+
+
+TABLES: tuple[type[Table], ...] = (
+    Tenant,
+    ApiKey,
+    Room,
+    ParticipantSession,
+    ChatMessage,
+    TenantPlugin,
+    PluginState,
+)

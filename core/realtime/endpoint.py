@@ -33,6 +33,7 @@ from podium.core.realtime.protocol import (
     MediaOffer,
     ParticipantInfo,
     Ping,
+    PluginCommand,
     Pong,
     SetRole,
     Signal,
@@ -184,6 +185,8 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         await actions.end(room, me)
     elif isinstance(command, Signal):
         await actions.relay_signal(conn, command)
+    elif isinstance(command, PluginCommand):
+        created = await services.plugins.message(conn, command)
     elif isinstance(command, MediaOffer):
         await services.routing.offer(conn, command.sdp)
     elif isinstance(command, UpdateSelf):

@@ -8,7 +8,7 @@ it with ``ack`` (success) or ``error`` (refusal) carrying the same ``ref``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -22,6 +22,9 @@ __all__ = [
     "ChatItem",
     "ClientMessage",
     "ParticipantInfo",
+    "PluginCommand",
+    "PluginEvent",
+    "PluginWelcome",
     "ServerMessage",
     "decode_client",
     "encode",
@@ -156,6 +159,14 @@ class MediaOffer(_Command, tag="media.offer"):
     sdp: str
 
 
+class PluginCommand(_Command, tag="plugin"):
+    """A command for a plugin enabled in the room; ``data`` must match the action's JSON Schema."""
+
+    plugin: Annotated[str, Meta(min_length=1, max_length=40)]
+    action: Annotated[str, Meta(min_length=1, max_length=64)]
+    data: Any = None
+
+
 class Ping(_Command, tag="ping"):
     pass
 
@@ -171,6 +182,7 @@ ClientMessage = (
     | UpdateSelf
     | Signal
     | MediaOffer
+    | PluginCommand
     | Ping
 )
 CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
@@ -184,6 +196,7 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     UpdateSelf,
     Signal,
     MediaOffer,
+    PluginCommand,
     Ping,
 )
 
@@ -202,6 +215,26 @@ class IceServer(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     credential: str | None = None
 
 
+class PluginClient(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the web client loads a plugin's browser side from, and the UI slots it fills."""
+
+    module: str
+    css: list[str] = []
+    slots: list[str] = []
+    title: str = ""
+
+
+class PluginWelcome(msgspec.Struct, frozen=True, kw_only=True):
+    """One plugin enabled in the room, as ``welcome`` shows it."""
+
+    name: str
+    #: action → roles that may send it.
+    actions: dict[str, list[Role]] = {}
+    client: PluginClient | None = None
+    #: The plugin's snapshot for you (the current poll, slide, queue…), any JSON value.
+    state: Any = None
+
+
 class Welcome(_Event, tag="welcome"):
     """The room as it is when you join (or are admitted from the lobby)."""
 
@@ -216,6 +249,8 @@ class Welcome(_Event, tag="welcome"):
     lobby: list[ParticipantInfo]
     #: STUN/TURN servers for peer connections (TURN credentials are minted per participant).
     ice_servers: list[IceServer] = []
+    #: The plugins the room's tenant enabled, with their snapshot.
+    plugins: list[PluginWelcome] = []
 
 
 class LobbyWaiting(_Event, tag="lobby.waiting"):
@@ -301,6 +336,21 @@ class MediaFailed(_Event, tag="media.failed"):
     message: str
 
 
+class PluginEvent(_Event, tag="plugin.event"):
+    """Something a plugin tells the room (a vote count, a page change…)."""
+
+    plugin: str
+    event: str
+    data: Any = None
+
+
+class PluginDisabled(_Event, tag="plugin.disabled"):
+    """A plugin was switched off for this room's tenant (it kept failing, or the tenant did it)."""
+
+    plugin: str
+    reason: str
+
+
 class ChatMessage(_Event, tag="chat.message"):
     message: ChatItem
 
@@ -351,6 +401,8 @@ ServerMessage = (
     | MediaSpeaker
     | MediaVisible
     | MediaFailed
+    | PluginEvent
+    | PluginDisabled
     | Kicked
     | MuteRequested
     | RoomEnded
@@ -375,6 +427,8 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     MediaSpeaker,
     MediaVisible,
     MediaFailed,
+    PluginEvent,
+    PluginDisabled,
     Kicked,
     MuteRequested,
     RoomEnded,

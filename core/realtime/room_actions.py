@@ -7,6 +7,7 @@ tenant's REST API (the tenant may do everything), so both paths behave alike.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -43,6 +44,9 @@ from podium.core.realtime.protocol import (
 from podium.core.rooms import RoomInfo, mark_ended
 from podium.core.settings import Settings
 
+if TYPE_CHECKING:
+    from podium.core.plugins.host import PluginHost
+
 __all__ = ["RoomActions"]
 
 log = logging.getLogger(__name__)
@@ -61,6 +65,8 @@ class RoomActions:
         self.presence = presence
         self.hub = hub
         self.routing = routing
+        #: The app's plugins (set by ``Services``); their hooks see joins, leaves, roles and chat.
+        self.plugins: PluginHost | None = None
         hub.on_admit = self._admitted
         self._ice_servers = parse_ice_servers(settings.ice_servers)
 
@@ -106,6 +112,7 @@ class RoomActions:
         conn.status = "joined"
         conn.start(await self.welcome(conn))
         await self.hub.publish(conn.room.id, ParticipantJoined(participant=conn.me), exclude=conn.id)
+        await self._plugins_seated(conn)
         await self.routing.reconsider(conn.room)
 
     async def _admitted(self, conn: Connection) -> None:
@@ -120,7 +127,14 @@ class RoomActions:
             log.exception("could not admit %s", conn.id)
             conn.close(CloseCode.SERVER_ERROR, "server_error")
             return
+        await self._plugins_seated(conn)
         await self.routing.reconsider(conn.room)
+
+    async def _plugins_seated(self, conn: Connection) -> None:
+        if self.plugins is not None:
+            if await self.presence.count_joined(conn.room.id) == 1:
+                self.plugins.room_started(conn.room)
+            self.plugins.participant_joined(conn.room, conn.me)
 
     async def welcome(self, conn: Connection) -> Welcome:
         room, me = conn.room, conn.me
@@ -141,6 +155,7 @@ class RoomActions:
                 me.identity,
                 self.settings.turn_credential_ttl,
             ),
+            plugins=[] if self.plugins is None else await self.plugins.welcome(room, me),
         )
 
     async def leave(self, conn: Connection, reason: LeaveReason) -> None:
@@ -150,6 +165,8 @@ class RoomActions:
             return
         if conn.status == "joined":
             await self.hub.publish(conn.room.id, ParticipantLeft(participant_id=conn.id, reason=reason))
+            if self.plugins is not None:
+                self.plugins.participant_left(conn.room, conn.me, reason)
             self.routing.left(conn)
             if reason != "ended":
                 await self.routing.reconsider(conn.room)
@@ -179,6 +196,8 @@ class RoomActions:
             recipient = found[0]
         elif recipient_id is not None:
             raise PodiumError("invalid_message", "recipient is only allowed with to='participant'")
+        if self.plugins is not None:
+            text = await self.plugins.filter_chat(room, sender, to, text)
         item = await chat.post(room.id, sender, to, recipient, text)
         event = ChatMessage(message=item)
         if to == "everyone":
@@ -257,6 +276,8 @@ class RoomActions:
             )
         else:
             await self.hub.publish(room.id, ParticipantLeft(participant_id=target.id, reason="kicked"))
+            if self.plugins is not None:
+                self.plugins.participant_left(room, target, "kicked")
 
     async def ask_mute(
         self, room: RoomInfo, participant_id: str, kind: str, by: ParticipantInfo | None
@@ -278,6 +299,8 @@ class RoomActions:
         if by is not None and not can_assign(by.role, target.role, role):
             raise PodiumError("forbidden", f"role {by.role} cannot make someone {role}", status=403)
         await self.presence.set_role(target.id, role)
+        if self.plugins is not None:
+            self.plugins.role_changed(room, target.id, role)
         await self.hub.publish(
             room.id,
             RoleChanged(
@@ -341,4 +364,6 @@ class RoomActions:
             targets=closed,
             ops=[env.CloseRoom(code=CloseCode.ROOM_ENDED, reason="room_ended")],
         )
+        if self.plugins is not None:
+            self.plugins.room_ended(room)
         return len(closed)

@@ -1,0 +1,40 @@
+"""Turning a PDF into page images (pypdfium2), off the event loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2 as pdfium
+
+__all__ = ["PdfError", "count_pages", "render_pages"]
+
+
+class PdfError(ValueError):
+    """The upload is not a PDF pypdfium2 can open."""
+
+
+def count_pages(data: bytes) -> int:
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise PdfError(str(exc)) from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def render_pages(data: bytes, folder: Path, width: int) -> int:
+    """Render every page to ``folder/{n}.jpg`` (1-based), ``width`` pixels wide; returns the count."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pdf = pdfium.PdfDocument(data)
+    try:
+        for index in range(len(pdf)):
+            page = pdf[index]
+            scale = width / max(page.get_width(), 1.0)
+            image = page.render(scale=scale).to_pil().convert("RGB")
+            image.save(folder / f"{index + 1}.jpg", quality=85)
+            page.close()
+        return len(pdf)
+    finally:
+        pdf.close()

@@ -1,0 +1,81 @@
+"""Polls: hosts ask, everyone votes once, results live; per-tenant isolation."""
+
+from __future__ import annotations
+
+from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
+
+QUESTION = {"question": "Lunch?", "options": ["Pizza", "Salad", "Soup"]}
+
+
+async def test_a_poll_runs_live_and_votes_count_once(new_tenant: TenantFactory) -> None:
+    acme = await new_tenant(polls={})
+    room = (await acme.room())["slug"]
+    host = await acme.join(room, "host", "host")
+    ann = await acme.join(room, "ann")
+    bob = await acme.join(room, "bob")
+
+    created = await command(host, "polls", "create", QUESTION)
+    assert created["type"] == "ack", created
+    poll_id = created["id"]
+    shown = (await bob.next("plugin.event", plugin="polls", event="poll"))["data"]
+    assert shown["question"] == "Lunch?" and shown["counts"] == [0, 0, 0] and shown["status"] == "open"
+
+    assert (await command(ann, "polls", "vote", {"poll_id": poll_id, "choices": [1]}))["type"] == "ack"
+    live = await event_where(bob, "polls", "poll", lambda d: d["voters"] == 1)
+    assert live["counts"] == [0, 1, 0] and "names" not in live
+    staff = await event_where(host, "polls", "poll.staff", lambda d: d["voters"] == 1)
+    assert staff["names"] == [[], ["Ann"], []]
+
+    again = await command(ann, "polls", "vote", {"poll_id": poll_id, "choices": [0]})
+    assert again["type"] == "error" and again["code"] == "already_voted"
+    two = await command(bob, "polls", "vote", {"poll_id": poll_id, "choices": [0, 1]})
+    assert two["code"] == "invalid_choice"  # single choice
+
+    # Attendees may not run polls; bad data is refused by the action's schema.
+    assert (await command(bob, "polls", "create", QUESTION))["code"] == "forbidden"
+    bad = await command(host, "polls", "create", {"question": "x", "options": ["only one"]})
+    assert bad["code"] == "invalid_message" and "options" in bad["message"]
+
+    # A late joiner lands on the poll with the votes so far, and sees their own vote.
+    await ann.leave()
+    ann = await acme.join(room, "ann")
+    state = plugin_state(ann.first or {}, "polls")
+    assert state["polls"][0]["counts"] == [0, 1, 0] and state["my_votes"] == {poll_id: [1]}
+
+    assert (await command(host, "polls", "close", {"poll_id": poll_id}))["type"] == "ack"
+    closed = await event_where(bob, "polls", "poll", lambda d: d["status"] == "closed")
+    assert closed["counts"] == [0, 1, 0]
+    late = await command(bob, "polls", "vote", {"poll_id": poll_id, "choices": [2]})
+    assert late["code"] == "poll_closed"
+
+
+async def test_hidden_results_until_revealed(new_tenant: TenantFactory) -> None:
+    acme = await new_tenant(polls={"live_results": False})
+    room = (await acme.room())["slug"]
+    host = await acme.join(room, "host", "host")
+    ann = await acme.join(room, "ann")
+    poll_id = (await command(host, "polls", "create", {**QUESTION, "anonymous": True}))["id"]
+    await command(ann, "polls", "vote", {"poll_id": poll_id, "choices": [2]})
+    seen = await event_where(ann, "polls", "poll", lambda d: d["voters"] == 1)
+    assert seen["counts"] is None
+    staff = await event_where(host, "polls", "poll.staff", lambda d: d["voters"] == 1)
+    assert staff["counts"] == [0, 0, 1] and "names" not in staff  # anonymous
+    await command(host, "polls", "reveal", {"poll_id": poll_id})
+    revealed = await event_where(ann, "polls", "poll", lambda d: d["results_visible"])
+    assert revealed["counts"] == [0, 0, 1]
+
+
+async def test_a_tenant_without_polls_never_sees_them(new_tenant: TenantFactory) -> None:
+    a = await new_tenant(polls={})
+    b = await new_tenant()
+    room_b = (await b.room())["slug"]
+    host_b = await b.join(room_b, "host", "host")
+    assert [p["name"] for p in (host_b.first or {})["plugins"]] == []
+    refused = await command(host_b, "polls", "create", QUESTION)
+    assert refused["type"] == "error" and refused["code"] == "plugin_not_enabled"
+
+    room_a = (await a.room())["slug"]
+    host_a = await a.join(room_a, "host", "host")
+    assert "polls" in [p["name"] for p in (host_a.first or {})["plugins"]]
+    await command(host_a, "polls", "create", QUESTION)
+    assert [m for m in await host_b.quiet(0.5) if m["type"] == "plugin.event"] == []
