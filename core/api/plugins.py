@@ -103,28 +103,55 @@ class PluginController(Controller):
 
     @get("/{name:str}")
     async def get_plugin(self, caller: Caller, name: str, services: Services) -> PluginListing:
-        host = services.plugins
-        info = _known(host, name)
-        return _listing(host, info, (await host.tenants.of(caller.tenant.slug)).get(name))
+        return await _get(caller, name, services)
 
     @put("/{name:str}")
     async def set_plugin(
         self, caller: Caller, name: str, data: PluginSettings, services: Services
     ) -> PluginListing:
         """Enable or disable a plugin for the tenant and set its config (validated by its schema)."""
-        host = services.plugins
-        info = _known(host, name)
-        current = (await host.tenants.of(caller.tenant.slug)).get(name)
-        raw = data.config if data.config is not None else (current.config if current else {})
-        config = host.configure(name, raw)
-        await host.tenants.save(caller.tenant.slug, name, data.enabled, config)
-        return _listing(host, info, (await host.tenants.of(caller.tenant.slug)).get(name))
+        return await _set(caller, name, data, services)
+
+
+async def _get(caller: Caller, name: str, services: Services) -> PluginListing:
+    host = services.plugins
+    info = _known(host, name)
+    return _listing(host, info, (await host.tenants.of(caller.tenant.slug)).get(name))
+
+
+async def _set(caller: Caller, name: str, data: PluginSettings, services: Services) -> PluginListing:
+    host = services.plugins
+    info = _known(host, name)
+    current = (await host.tenants.of(caller.tenant.slug)).get(name)
+    raw = data.config if data.config is not None else (current.config if current else {})
+    config = host.configure(name, raw)
+    await host.tenants.save(caller.tenant.slug, name, data.enabled, config)
+    return _listing(host, info, (await host.tenants.of(caller.tenant.slug)).get(name))
+
+
+def _own_root(name: str) -> list[ControllerRouterHandler]:
+    """``GET``/``PUT /plugins/{name}`` again, inside the plugin's own router (which shadows them)."""
+
+    async def get_settings(caller: Caller, services: Services) -> PluginListing:
+        return await _get(caller, name, services)
+
+    async def put_settings(caller: Caller, data: PluginSettings, services: Services) -> PluginListing:
+        return await _set(caller, name, data, services)
+
+    return [
+        get("/", name=f"plugin-{name}-get", include_in_schema=False)(get_settings),
+        put("/", name=f"plugin-{name}-put", include_in_schema=False)(put_settings),
+    ]
 
 
 def plugin_routers(host: PluginHost) -> list[ControllerRouterHandler]:
     """Each plugin's own REST routes, under ``/plugins/{name}`` of the API router."""
     return [
-        Router(f"/plugins/{info.name}", route_handlers=info.routes, tags=[f"plugin: {info.name}"])
+        Router(
+            f"/plugins/{info.name}",
+            route_handlers=[*_own_root(info.name), *info.routes],
+            tags=[f"plugin: {info.name}"],
+        )
         for info in host.catalog.values()
         if info.routes
     ]

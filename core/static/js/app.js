@@ -7,6 +7,7 @@ import { McuLink } from "./media/mcu.js";
 import { Mesh } from "./media/mesh.js";
 import { SpeakerDetector } from "./media/speaker.js";
 import { mountMediaSync } from "./media/sync.js";
+import { mountPlugins } from "./plugins.js";
 import { createStore } from "./store.js";
 import { mountChat } from "./ui/chat.js";
 import { mountControls } from "./ui/controls.js";
@@ -105,6 +106,13 @@ function main() {
   const screens = mountScreens({ screen: $("screen"), banner: $("banner"), app: $("app") }, ctx);
   const controls = mountControls($("controls"), ctx);
   const notices = mountNotices(ctx);
+  const plugins = mountPlugins({
+    controls: $("controls"),
+    panel: $("plugin-panel"),
+    stage: $("plugin-stage"),
+    overlay: $("plugin-overlay"),
+    column: $("stage-column"),
+  }, ctx);
 
   let opening = Promise.resolve();
   const join = ({ name } = {}) => {
@@ -120,7 +128,7 @@ function main() {
   };
   const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join });
 
-  const views = [shell, stage, people, chat, screens, controls, prejoin];
+  const views = [shell, stage, people, chat, screens, controls, prejoin, plugins];
   const renderAll = (state, action, prev) => {
     for (const view of views) view(state, action, prev);
   };

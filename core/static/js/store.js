@@ -50,6 +50,8 @@ export const initialState = Object.freeze({
   /** People knocking in the lobby (only known to hosts and moderators). */
   lobby: Object.freeze([]),
   chat: Object.freeze([]),
+  /** Plugins enabled in the room: `[{name, actions, client, state}]` as in welcome. */
+  plugins: Object.freeze([]),
   /** STUN/TURN servers from welcome, for peer connections. */
   iceServers: Object.freeze([]),
   media: Object.freeze({
@@ -136,6 +138,7 @@ export function reduce(state, action) {
         permissions: action.permissions || [],
         mediaMode: action.media_mode || null,
         iceServers: action.ice_servers || [],
+        plugins: action.plugins || [],
         ui,
       };
     }
@@ -176,6 +179,8 @@ export function reduce(state, action) {
     }
     case "chat.message":
       return { ...state, chat: mergeChat(state.chat, [action.message]) };
+    case "plugin.disabled":
+      return { ...state, plugins: state.plugins.filter((p) => p.name !== action.plugin) };
     case "kicked":
       return terminate(state, { kind: "kicked", by: action.by ?? null });
     case "room.ended":

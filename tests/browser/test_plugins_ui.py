@@ -1,0 +1,104 @@
+"""Plugins in Chromium: a live poll, slides everyone follows, and no plugin UI where it is off."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest_asyncio
+from playwright.async_api import Browser, expect
+
+from tests.plugins.conftest import enable
+from tests.plugins.pdf import make_pdf
+from tests.support.browser import Meeting
+from tests.support.client import TenantClient
+from tests.support.server import Deployment, Node
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def plugin_meeting(browser: Browser, deployment: Deployment, node: Node) -> AsyncIterator[Meeting]:
+    """A meeting of a tenant of its own that enabled polls, slides and reactions."""
+    issued = deployment.create_tenant(f"Plugins {uuid.uuid4().hex[:6]}")
+    tenant = TenantClient(node.url, node.ws_url, issued["tenant"], issued["key_id"], issued["secret"])
+    for name in ("polls", "slides", "reactions"):
+        await enable(tenant, name)
+    people = Meeting(browser, tenant)
+    yield people
+    await people.close()
+    await tenant.close()
+
+
+async def test_a_host_runs_a_poll_and_everyone_sees_the_votes_live(plugin_meeting: Meeting) -> None:
+    room = await plugin_meeting.room()
+    people = ("hana", "host"), ("ann", "attendee"), ("bob", "attendee")
+    hana, ann, bob = await plugin_meeting.join_all(room, *people)
+
+    await hana.page.get_by_test_id("polls-button").click()
+    await hana.page.get_by_test_id("poll-question-input").fill("Where do we meet next?")
+    await hana.page.get_by_test_id("poll-options-input").fill("Berlin\nLisbon\nOnline")
+    await hana.page.get_by_test_id("poll-start").click()
+
+    # Attendees get the poll opened for them and vote in their own browsers.
+    for person, answer in ((ann, "Lisbon"), (bob, "Lisbon")):
+        card = person.page.get_by_test_id("poll-card")
+        await expect(card.get_by_test_id("poll-question")).to_have_text("Where do we meet next?")
+        await card.get_by_test_id("poll-option").filter(has_text=answer).get_by_test_id("poll-choice").check()
+        await card.get_by_test_id("poll-vote").click()
+        await expect(card.get_by_test_id("poll-vote")).to_have_count(0)
+
+    for person in (hana, ann, bob):
+        lisbon = person.page.get_by_test_id("poll-option").filter(has_text="Lisbon")
+        await expect(lisbon.get_by_test_id("poll-count")).to_have_text("2")
+    # Hosts see who voted for what (the poll is not anonymous).
+    lisbon_for_host = hana.page.get_by_test_id("poll-option").filter(has_text="Lisbon")
+    await expect(lisbon_for_host).to_contain_text("Ann, Bob")
+
+    await hana.page.get_by_test_id("poll-close").click()
+    for person in (hana, ann, bob):
+        await expect(person.page.get_by_test_id("poll-card")).to_have_attribute("data-status", "closed")
+
+
+async def test_attendees_follow_the_presenters_slides(plugin_meeting: Meeting, tmp_path: Path) -> None:
+    room = await plugin_meeting.room()
+    hana, ann = await plugin_meeting.join_all(room, ("hana", "host"), ("ann", "attendee"))
+    await expect(ann.page.get_by_test_id("slides-button")).to_have_count(0)  # attendees don't present
+
+    pdf = tmp_path / "deck.pdf"
+    pdf.write_bytes(make_pdf(3))
+    await hana.page.get_by_test_id("slides-button").click()
+    await hana.page.get_by_test_id("slides-file").set_input_files(pdf)
+    deck = hana.page.get_by_test_id("slides-deck")
+    await expect(deck).to_have_attribute("data-status", "ready")
+    await deck.get_by_test_id("slides-present").click()
+
+    await expect(ann.page.get_by_test_id("slide-counter")).to_have_text("1 / 3")
+    page_one = re.compile(r"^/api/v1/plugins/slides/decks/[0-9a-f]{32}/pages/1$")
+    await expect(ann.page.get_by_test_id("slide-image")).to_have_attribute("src", page_one)
+    await hana.page.get_by_test_id("slide-next").click()
+    await hana.page.get_by_test_id("slide-next").click()
+    await expect(ann.page.get_by_test_id("slide-counter")).to_have_text("3 / 3")
+    loaded = await ann.wait_for(
+        "() => { const i = document.querySelector('[data-testid=slide-image]');"
+        " return i.complete && i.naturalWidth; }"
+    )
+    assert loaded > 0
+    await expect(ann.page.get_by_test_id("slide-prev")).to_be_hidden()  # only presenters turn pages
+
+    # A late joiner lands on the current page.
+    carl = await plugin_meeting.join(room, "carl")
+    await expect(carl.page.get_by_test_id("slide-counter")).to_have_text("3 / 3")
+
+    await hana.page.get_by_test_id("slide-stop").click()
+    await expect(ann.page.get_by_test_id("plugin-stage")).to_be_hidden()
+
+
+async def test_a_tenant_without_plugins_shows_no_plugin_ui(meeting: Meeting, acme: TenantClient) -> None:
+    room = await meeting.room()
+    (hana,) = await meeting.join_all(room, ("hana", "host"))
+    await asyncio.sleep(0.3)
+    assert (await hana.state())["plugins"] == []
+    await expect(hana.page.get_by_test_id("polls-button")).to_have_count(0)
+    await expect(hana.page.get_by_test_id("plugin-toolbar")).to_be_empty()
