@@ -108,3 +108,28 @@ async def test_a_dead_media_node_is_replaced_and_everyone_reconnects(
         await person.wait_frames(frames[person.identity] + 15, timeout=15)
     recovered = asyncio.get_running_loop().time() - started
     assert recovered < 45, f"recovery took {recovered:.1f}s"
+
+
+async def test_a_frozen_uplink_becomes_a_placeholder_and_the_room_goes_on(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room(media_mode="mcu"))["slug"]
+    for index in range(3):
+        people.append(await _join(acme, room, index, loud=False))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    await asyncio.gather(*(_composite_shows(p, set(NAMES[:3])) for p in people))
+
+    camera = people[0].video_out
+    assert camera is not None
+    camera.pause()  # the camera stops sending, as when a laptop's uplink dies
+    watcher = people[1]
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        frame = watcher.latest_frame
+        assert frame is not None
+        if colours_present(frame, {n: PALETTE[n] for n in NAMES[:3]}) == set(NAMES[1:3]):
+            break
+        assert asyncio.get_running_loop().time() < deadline, "the frozen tile never became a placeholder"
+        await asyncio.sleep(0.5)
+    received = watcher.frames_received
+    await watcher.wait_frames(received + 15, timeout=10)  # the composite keeps coming
