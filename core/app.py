@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from html import escape
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, MediaType, Response, Router, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,12 +18,16 @@ from piccolo.engine.postgres import PostgresEngine
 
 from podium.core import __version__
 from podium.core.api.auth import caller
+from podium.core.api.embed import EmbedOriginController, TenantController
 from podium.core.api.errors import exception_handlers
 from podium.core.api.keys import KeyController
 from podium.core.api.participants import RoomParticipantsController
 from podium.core.api.plugins import PluginController, plugin_asset_routers, plugin_routers
 from podium.core.api.rooms import RoomController
+from podium.core.api.webhooks import WebhookController
 from podium.core.db.engine import bind, engine_for
+from podium.core.embed import frame_ancestors, normalize_origin
+from podium.core.errors import PodiumError
 from podium.core.realtime.endpoint import room_socket
 from podium.core.services import Services, make_channels
 from podium.core.settings import Settings
@@ -37,13 +43,69 @@ async def healthz() -> str:
     return "ok"
 
 
+def _own_origin(request: Request[Any, Any, Any]) -> str:
+    return f"{request.url.scheme}://{request.url.netloc}"
+
+
 @get("/r/{tenant:str}/{room:str}", media_type=MediaType.HTML, include_in_schema=False)
-async def room_page(tenant: str, room: str) -> Response[bytes]:
-    """The web client; it reads the room and token from its own URL."""
+async def room_page(request: Request[Any, Any, Any], tenant: str, room: str) -> Response[bytes]:
+    """The web client; it reads the room and token from its own URL.
+
+    Only Podium's own pages and the tenant's embed origins may frame it (CSP frame-ancestors).
+    ``?embed=<origin>`` (set by podium-embed.js) turns on the SDK bridge towards that origin,
+    if it is one of them."""
+    allowed = await frame_ancestors(tenant)
+    html = (STATIC / "room.html").read_bytes()
+    wanted = request.query_params.get("embed")
+    if wanted:
+        try:
+            origin = normalize_origin(wanted)
+        except PodiumError:
+            origin = ""
+        if origin and (origin in allowed or origin == _own_origin(request)):
+            meta = f'<meta name="podium-embed-origin" content="{escape(origin)}">'
+            html = html.replace(b"<!--podium:embed-->", meta.encode(), 1)
+    policy = " ".join(["frame-ancestors", "'self'", *allowed])
     return Response(
-        (STATIC / "room.html").read_bytes(),
+        html,
         media_type=MediaType.HTML,
-        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": policy,
+        },
+    )
+
+
+def _page(name: str, **headers: str) -> Response[bytes]:
+    return Response((STATIC / name).read_bytes(), media_type=MediaType.HTML, headers=headers)
+
+
+@get("/podium-embed.js", include_in_schema=False)
+async def embed_sdk() -> Response[bytes]:
+    """The embed SDK, loadable from any page (``<script src=".../podium-embed.js">``)."""
+    return Response(
+        (STATIC / "embed" / "podium-embed.js").read_bytes(),
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@get("/dashboard", media_type=MediaType.HTML, include_in_schema=False)
+async def dashboard_page() -> Response[bytes]:
+    """The tenant dashboard (signs in with an API secret, kept in the tab's session storage)."""
+    return _page(
+        "dashboard.html",
+        **{"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'none'"},
+    )
+
+
+@get("/embed/playground", media_type=MediaType.HTML, include_in_schema=False)
+async def playground_page() -> Response[bytes]:
+    """Embed a room the way a tenant would, with a command console and a live event log."""
+    return _page(
+        "playground.html",
+        **{"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'none'"},
     )
 
 
@@ -73,6 +135,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             RoomController,
             RoomParticipantsController,
             KeyController,
+            EmbedOriginController,
+            TenantController,
+            WebhookController,
             PluginController,
             *plugin_routers(services.plugins),
         ],
@@ -85,6 +150,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             room_socket,
             healthz,
             room_page,
+            embed_sdk,
+            dashboard_page,
+            playground_page,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *plugin_asset_routers(services.plugins),
         ],

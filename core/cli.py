@@ -89,6 +89,36 @@ def cmd_media(args: argparse.Namespace) -> None:
     asyncio.run(run(args.host, args.port))
 
 
+def cmd_worker(args: argparse.Namespace) -> None:
+    import logging
+    import signal
+
+    from podium.core.auth.keys import SecretBox
+    from podium.core.webhooks import Webhooks
+
+    settings = _settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s worker %(levelname)s %(message)s"
+    )
+
+    async def work() -> None:
+        webhooks = Webhooks(settings, SecretBox(settings.resolved_secret_key()), run_jobs=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await webhooks.start()
+        print(
+            "Podium worker running " + ("arq jobs" if settings.redis_url else "in-process jobs"), flush=True
+        )
+        try:
+            await stop.wait()
+        finally:
+            await webhooks.stop()
+
+    _run_db(settings, work)
+
+
 def cmd_migrate(args: argparse.Namespace) -> None:
     from podium.core.db.migrate import migrate
 
@@ -163,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--host", default="127.0.0.1", help="interface of the control endpoint and media")
     media.add_argument("--port", type=int, default=8090, help="control endpoint port")
     media.set_defaults(func=cmd_media)
+
+    sub.add_parser("worker", help="run background jobs (webhook deliveries)").set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
 

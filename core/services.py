@@ -23,6 +23,7 @@ from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
+from podium.core.webhooks import Webhooks
 
 __all__ = ["Services", "make_channels", "tenant_ref"]
 
@@ -64,6 +65,8 @@ class Services:
             build_plugin_manager(extra=extra), settings, self.hub, self.presence, self.routing
         )
         self.actions.plugins = self.plugins
+        self.webhooks = Webhooks(settings, self.box, run_jobs=settings.serve_runs_jobs)
+        self.actions.notify = self.webhooks.outbox.emit_for_tenant
         self._upkeep: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -73,6 +76,7 @@ class Services:
             if stale:
                 log.info("closed %d sessions left open by a previous run", stale)
         self._upkeep = asyncio.create_task(self.hub.keep_presence(self.settings.presence_refresh))
+        await self.webhooks.start()
         if self.media_node is not None:
             await self.media_node.start()
         if self.routing.media is not None:
@@ -85,6 +89,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._upkeep
         await self.hub.close()
+        await self.webhooks.stop()
         if self.routing.media is not None:
             await self.routing.media.stop()
         if self.media_node is not None:

@@ -75,6 +75,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Failures in a row after which a plugin is switched off for the tenant.
     plugin_max_failures: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: ``podium serve`` also runs background jobs (webhook deliveries): through arq when Redis is
+    #: configured, in-process otherwise. Turn off when dedicated ``podium worker`` processes run them.
+    serve_runs_jobs: bool = True
+    #: Seconds to wait before each webhook retry, comma-separated; its length is the number of retries.
+    webhook_retry_schedule: str = "5,300,1800,7200,18000,36000,36000"
+    #: Each retry waits its scheduled delay times a random factor in ``1 ± jitter``.
+    webhook_retry_jitter: float = 0.2
+    #: Seconds a receiver has to answer one delivery attempt.
+    webhook_timeout: float = 10.0
+    #: Seconds a worker holds a message it is delivering; a crashed worker's messages come back after it.
+    webhook_lease: float = 60.0
+    #: How often workers look for due or abandoned webhook messages, in seconds.
+    webhook_sweep_interval: float = 5.0
+    #: After a secret rotation, deliveries are signed with both secrets for this many seconds.
+    webhook_secret_overlap: float = 24 * 3600.0
 
     @property
     def uses_postgres(self) -> bool:
@@ -118,9 +133,22 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MEDIA_URL must be empty, off, or a ws:// or wss:// URL")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
+        if self.webhook_lease <= self.webhook_timeout:
+            raise SettingsError("PODIUM_WEBHOOK_LEASE must be longer than PODIUM_WEBHOOK_TIMEOUT")
+        self.retry_delays()
         from podium.core.realtime.ice import parse_ice_servers
 
         parse_ice_servers(self.ice_servers)
+
+    def retry_delays(self) -> list[float]:
+        """``webhook_retry_schedule`` in seconds; ``SettingsError`` when it is not a list of numbers."""
+        try:
+            delays = [float(part) for part in self.webhook_retry_schedule.split(",") if part.strip()]
+        except ValueError as exc:
+            raise SettingsError("PODIUM_WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds") from exc
+        if any(delay < 0 for delay in delays):
+            raise SettingsError("PODIUM_WEBHOOK_RETRY_SCHEDULE cannot hold negative delays")
+        return delays
 
     def resolved_secret_key(self) -> str:
         """The master secret, generated once into ``data_dir/secret_key`` when not configured."""

@@ -1,4 +1,4 @@
-"""Podium's tables: tenants, API keys, rooms, participant sessions and chat messages."""
+"""Podium's tables: tenants, API keys, rooms, participant sessions, chat, embed origins and webhooks."""
 
 from __future__ import annotations
 
@@ -20,11 +20,15 @@ __all__ = [
     "TABLES",
     "ApiKey",
     "ChatMessage",
+    "EmbedOrigin",
     "ParticipantSession",
     "PluginState",
     "Room",
     "Tenant",
     "TenantPlugin",
+    "WebhookAttempt",
+    "WebhookEndpoint",
+    "WebhookMessage",
 ]
 
 
@@ -35,6 +39,8 @@ class Tenant(Table, tablename="tenant"):
     slug = Varchar(length=64, unique=True)
     name = Varchar(length=200)
     created_at = Timestamptz()
+    #: Lets webhook endpoints point at loopback/private addresses (local development only).
+    webhook_development = Boolean(default=False)
 
 
 class ApiKey(Table, tablename="api_key"):
@@ -109,6 +115,70 @@ class ChatMessage(Table, tablename="chat_message"):
     created_at = Timestamptz()
 
 
+class EmbedOrigin(Table, tablename="embed_origin"):
+    """An origin (``https://app.example.com``) allowed to frame the tenant's rooms."""
+
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    origin = Varchar(length=255)
+    created_at = Timestamptz()
+
+
+class WebhookEndpoint(Table, tablename="webhook_endpoint"):
+    """Where a tenant wants to hear about events; secrets are sealed under the master key."""
+
+    id = Serial(primary_key=True)
+    uid = Varchar(length=40, unique=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    url = Text()
+    description = Varchar(length=200, default="")
+    #: JSON list of event types; ``["*"]`` means every event that is not opt-in.
+    events = Text(default='["*"]')
+    secret = Text()
+    #: The secret before the last rotation; deliveries carry both signatures until it expires.
+    previous_secret = Text(null=True, default=None)
+    previous_secret_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    disabled_at = Timestamptz(null=True, default=None)
+    disabled_reason = Varchar(length=200, null=True, default=None)
+
+
+class WebhookMessage(Table, tablename="webhook_message"):
+    """The outbox: one event for one endpoint, stored before any delivery attempt."""
+
+    id = Serial(primary_key=True)
+    #: The ``webhook-id`` header: stable across retries, so receivers can deduplicate.
+    uid = Varchar(length=40, unique=True)
+    endpoint = ForeignKey(references=WebhookEndpoint, on_delete=OnDelete.cascade, index=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    event_type = Varchar(length=100)
+    #: The exact JSON body every attempt sends.
+    payload = Text()
+    #: pending | delivered | failed
+    status = Varchar(length=10, index=True)
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(index=True)
+    #: A worker holds the message until then; a crashed worker's claim simply runs out.
+    locked_until = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    delivered_at = Timestamptz(null=True, default=None)
+    last_status_code = Integer(null=True, default=None)
+    last_error = Text(null=True, default=None)
+
+
+class WebhookAttempt(Table, tablename="webhook_attempt"):
+    """One HTTP request of a message's delivery, for the delivery log."""
+
+    id = Serial(primary_key=True)
+    message = ForeignKey(references=WebhookMessage, on_delete=OnDelete.cascade, index=True)
+    attempt = Integer()
+    started_at = Timestamptz()
+    duration_ms = Integer(default=0)
+    status_code = Integer(null=True, default=None)
+    error = Text(null=True, default=None)
+    response_body = Text(default="")
+
+
 class TenantPlugin(Table, tablename="tenant_plugin"):
     """A plugin as one tenant has it: switched on or off, and its config (JSON)."""
 
@@ -139,6 +209,10 @@ TABLES: tuple[type[Table], ...] = (
     Room,
     ParticipantSession,
     ChatMessage,
+    EmbedOrigin,
+    WebhookEndpoint,
+    WebhookMessage,
+    WebhookAttempt,
     TenantPlugin,
     PluginState,
 )

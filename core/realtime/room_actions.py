@@ -7,7 +7,8 @@ tenant's REST API (the tenant may do everything), so both paths behave alike.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -51,6 +52,8 @@ __all__ = ["RoomActions"]
 
 log = logging.getLogger(__name__)
 _STAFF = (Role.HOST, Role.MODERATOR)
+#: ``notify(tenant_slug, event_type, data)``: where room events go for webhooks.
+Notify = Callable[[str, str, Any], Awaitable[None]]
 
 
 def _not_found() -> PodiumError:
@@ -69,6 +72,18 @@ class RoomActions:
         self.plugins: PluginHost | None = None
         hub.on_admit = self._admitted
         self._ice_servers = parse_ice_servers(settings.ice_servers)
+        self.notify: Notify | None = None
+
+    async def _notify(self, room: RoomInfo, event: str, **data: Any) -> None:
+        """Tell the tenant's webhooks (never fails the room action that caused it)."""
+        if self.notify is not None:
+            summary = {"id": room.id, "slug": room.slug, "name": room.name}
+            await self.notify(room.tenant, event, {"tenant": room.tenant, "room": summary, **data})
+
+    async def _left(self, room: RoomInfo, participant: ParticipantInfo, reason: str) -> None:
+        await self._notify(room, "participant.left", participant=participant, reason=reason)
+        if self.notify is not None and reason != "ended" and not await self.presence.count_joined(room.id):
+            await self._notify(room, "room.ended", reason="empty", by=None)
 
     # ---- joining and leaving ---------------------------------------------------------------------------
 
@@ -89,7 +104,8 @@ class RoomActions:
                 for old in await self.presence.same_identity(room.id, conn.me.identity):
                     if await self.presence.close(old, "replaced"):
                         replaced.append(old)
-                if not waiting and await self.presence.count_joined(room.id) >= room.max_participants:
+                joined = 0 if waiting else await self.presence.count_joined(room.id)
+                if joined >= room.max_participants:
                     raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
                 await self.presence.open(room.id, conn.me, status="waiting" if waiting else "joined")
         except BaseException:
@@ -101,19 +117,28 @@ class RoomActions:
                 ParticipantLeft(participant_id=old, reason="replaced"),
                 ops=[env.Close(participant_id=old, code=CloseCode.REPLACED, reason="replaced")],
             )
+            await self._notify(
+                room,
+                "participant.left",
+                participant=msgspec.structs.replace(conn.me, id=old),
+                reason="replaced",
+            )
         if waiting:
             conn.status = "waiting"
             conn.start(LobbyWaiting(room=room, you=conn.me))
             await self.hub.publish(room.id, LobbyKnock(participant=conn.me), audience="staff")
         else:
-            await self._seat(conn)
+            await self._seat(conn, first=joined == 0 and not replaced)
 
-    async def _seat(self, conn: Connection) -> None:
+    async def _seat(self, conn: Connection, first: bool) -> None:
         conn.status = "joined"
         conn.start(await self.welcome(conn))
         await self.hub.publish(conn.room.id, ParticipantJoined(participant=conn.me), exclude=conn.id)
         await self._plugins_seated(conn)
         await self.routing.reconsider(conn.room)
+        if first:
+            await self._notify(conn.room, "room.started", participant=conn.me)
+        await self._notify(conn.room, "participant.joined", participant=conn.me)
 
     async def _admitted(self, conn: Connection) -> None:
         """An ``admit`` op reached this node: the waiting socket gets its ``welcome``."""
@@ -170,6 +195,7 @@ class RoomActions:
             self.routing.left(conn)
             if reason != "ended":
                 await self.routing.reconsider(conn.room)
+            await self._left(conn.room, conn.me, reason)
         else:
             await self.hub.publish(
                 conn.room.id, LobbyResolved(participant_id=conn.id, outcome="left"), audience="staff"
@@ -207,6 +233,9 @@ class RoomActions:
         else:
             assert recipient is not None
             await self.hub.publish(room.id, event, audience="none", targets=[sender.id, recipient.id])
+        if to != "participant":
+            # Private messages stay between the two people; they never leave Podium.
+            await self._notify(room, "chat.message", message=item)
         return item
 
     # ---- peer-to-peer signalling ------------------------------------------------------------------------
@@ -278,6 +307,7 @@ class RoomActions:
             await self.hub.publish(room.id, ParticipantLeft(participant_id=target.id, reason="kicked"))
             if self.plugins is not None:
                 self.plugins.participant_left(room, target, "kicked")
+            await self._left(room, target, "kicked")
 
     async def ask_mute(
         self, room: RoomInfo, participant_id: str, kind: str, by: ParticipantInfo | None
@@ -301,6 +331,13 @@ class RoomActions:
         await self.presence.set_role(target.id, role)
         if self.plugins is not None:
             self.plugins.role_changed(room, target.id, role)
+        await self._notify(
+            room,
+            "participant.role_changed",
+            participant=msgspec.structs.replace(target, role=role),
+            previous_role=target.role,
+            by=None if by is None else by.name,
+        )
         await self.hub.publish(
             room.id,
             RoleChanged(
@@ -326,7 +363,8 @@ class RoomActions:
         if found is None or found[1] != "waiting":
             raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
         async with self.presence.room_lock(room.id):
-            if await self.presence.count_joined(room.id) >= room.max_participants:
+            joined = await self.presence.count_joined(room.id)
+            if joined >= room.max_participants:
                 raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
             if not await self.presence.admit(participant_id):
                 raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
@@ -335,6 +373,9 @@ class RoomActions:
         await self.hub.publish(
             room.id, LobbyResolved(participant_id=participant_id, outcome="admitted"), audience="staff"
         )
+        if joined == 0:
+            await self._notify(room, "room.started", participant=found[0])
+        await self._notify(room, "participant.joined", participant=found[0])
 
     async def deny(self, room: RoomInfo, participant_id: str, by: ParticipantInfo | None) -> None:
         found = await self.presence.find(room.id, participant_id)
@@ -356,7 +397,14 @@ class RoomActions:
     async def end(self, room: RoomInfo, by: ParticipantInfo | None) -> int:
         """End the meeting: everyone (lobby included) is disconnected with reason ``ended``."""
         await mark_ended(room.id)
+        inside = await self.presence.listing(room.id, "joined") if self.notify is not None else []
         closed = await self.presence.close_room(room.id, "ended")
+        # Stored before the room hears it ended: a participant's ack races the close that follows.
+        for participant in inside:
+            if participant.id in closed:
+                await self._notify(room, "participant.left", participant=participant, reason="ended")
+        if inside:
+            await self._notify(room, "room.ended", reason="ended", by=None if by is None else by.name)
         self.routing.ended(room)
         await self.hub.publish(
             room.id,

@@ -1,0 +1,118 @@
+"""The catalogue of webhook event types; features and plugins add theirs with ``register_event_type``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["EventType", "event_type", "event_types", "register_event_type"]
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One kind of event a webhook endpoint can subscribe to."""
+
+    name: str
+    description: str
+    #: Opt-in events (chat) reach only endpoints that name them; ``*`` does not include them.
+    opt_in: bool = False
+    #: An example of ``data``, shown in the docs and the dashboard.
+    example: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, EventType] = {}
+
+
+def register_event_type(
+    name: str, description: str, *, opt_in: bool = False, example: dict[str, Any] | None = None
+) -> EventType:
+    """Add an event type (``recording.ready``, ``plugin.polls.closed``); registering it twice is fine.
+
+    Names are dotted lowercase words. Registering a name again with a different description or
+    ``opt_in`` raises ``ValueError``: two features would be sending different events under one name.
+    """
+    parts = name.split(".")
+    if len(parts) < 2 or not all(p and p.replace("_", "").isalnum() and p.islower() for p in parts):
+        raise ValueError(f"event type {name!r} must be dotted lowercase words, like 'recording.ready'")
+    kind = EventType(name, description, opt_in, dict(example or {}))
+    current = _REGISTRY.get(name)
+    if current is not None and (current.description, current.opt_in) != (description, opt_in):
+        raise ValueError(f"event type {name!r} is already registered differently")
+    _REGISTRY.setdefault(name, kind)
+    return _REGISTRY[name]
+
+
+def event_type(name: str) -> EventType | None:
+    return _REGISTRY.get(name)
+
+
+def event_types() -> list[EventType]:
+    """Every registered event type, by name."""
+    return sorted(_REGISTRY.values(), key=lambda kind: kind.name)
+
+
+_ROOM = {"id": 3, "slug": "all-hands", "name": "All hands"}
+_PERSON = {
+    "id": "15e3a8e9-596c-444e-bc3c-86970821ef26",
+    "identity": "user-42",
+    "name": "Ada",
+    "role": "attendee",
+}
+
+register_event_type(
+    "room.started", "the first participant entered the room", example={"room": _ROOM, "participant": _PERSON}
+)
+register_event_type(
+    "room.ended",
+    "the meeting ended: a host or the API ended it (`ended`), or the last participant left (`empty`)",
+    example={"room": _ROOM, "reason": "ended", "by": "Ada"},
+)
+register_event_type(
+    "participant.joined",
+    "someone entered the room (lobby waiters count once admitted)",
+    example={"room": _ROOM, "participant": _PERSON},
+)
+register_event_type(
+    "participant.left",
+    "someone left: `left`, `disconnected`, `kicked`, `replaced` or `ended`",
+    example={"room": _ROOM, "participant": _PERSON, "reason": "left"},
+)
+register_event_type(
+    "participant.role_changed",
+    "a host, moderator or the API changed someone's role",
+    example={
+        "room": _ROOM,
+        "participant": {**_PERSON, "role": "moderator"},
+        "previous_role": "attendee",
+        "by": "Ada",
+    },
+)
+register_event_type(
+    "chat.message",
+    "a chat message to everyone or to the moderators (private messages are never sent)",
+    opt_in=True,
+    example={
+        "room": _ROOM,
+        "message": {
+            "id": 55,
+            "sender_id": _PERSON["id"],
+            "sender_name": "Ada",
+            "sender_role": "attendee",
+            "to": "everyone",
+            "text": "hello",
+            "sent_at": "2026-11-23T19:36:05.297468Z",
+        },
+    },
+)
+for _what, _verbs in (
+    ("recording", ("started", "ready", "failed")),
+    ("streaming", ("started", "stopped", "failed")),
+):
+    for _verb in _verbs:
+        register_event_type(f"{_what}.{_verb}", f"{_what} {_verb}", example={"room": _ROOM})
+register_event_type(
+    "webhook.test",
+    "sent on request (dashboard, `POST …/endpoints/{id}/test`) to check a receiver",
+    opt_in=True,
+    example={"tenant": "acme"},
+)
