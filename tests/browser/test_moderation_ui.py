@@ -87,3 +87,22 @@ async def test_an_attendee_has_no_moderation_controls_and_a_forged_kick_changes_
         assert await person.chat_texts("still here") == ["still here"]
         await person.sees_participants({"hana", "ann", "bob"})
     assert await bob.where() == "joined"
+
+
+async def test_ask_to_mute_prompts_the_attendee_who_mutes_with_one_click(meeting: Meeting) -> None:
+    room = await meeting.room()
+    hana, ann = await meeting.join_all(room, ("hana", "host"), ("ann", "attendee"))
+    ann_id = await ann.participant_id()
+    await expect(ann.page.get_by_test_id("toggle-mic")).to_have_attribute("aria-pressed", "true")
+
+    await hana.row(ann_id).get_by_test_id("participant-actions").click()
+    await hana.page.get_by_test_id("participant-menu").get_by_test_id("action-ask-mute-audio").click()
+
+    prompt = ann.page.get_by_test_id("toast-mute-request")
+    await expect(prompt).to_contain_text("Hana asked you to mute your microphone")
+    # Podium never mutes anyone by itself: the microphone is on until the attendee agrees.
+    await expect(ann.page.get_by_test_id("toggle-mic")).to_have_attribute("aria-pressed", "true")
+    await prompt.get_by_test_id("toast-mute-accept").click()
+    await expect(ann.page.get_by_test_id("toggle-mic")).to_have_attribute("aria-pressed", "false")
+    # Everyone sees the microphone-off mark on Ann's tile.
+    await expect(hana.tile(ann_id).get_by_role("img", name="Microphone off")).to_be_visible()
