@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
+import signal
 import socket
 import sys
 
@@ -24,6 +26,12 @@ def _free_port(host: str) -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: a SIGTERM when the web process dies, even by SIGKILL (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedMediaNode:
@@ -46,7 +54,15 @@ class EmbeddedMediaNode:
 
     async def _spawn(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "podium.core.cli", "media", "--host", self.host, "--port", str(self.port)
+            sys.executable,
+            "-m",
+            "podium.core.cli",
+            "media",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            preexec_fn=_die_with_parent,
         )
 
     async def _supervise(self) -> None:
