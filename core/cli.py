@@ -85,6 +85,7 @@ def cmd_media(args: argparse.Namespace) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s media %(levelname)s %(message)s"
     )
+    _install_plugin_layouts(settings)
     print(f"Podium media node on ws://{args.host}:{args.port}", flush=True)
     asyncio.run(run(args.host, args.port))
 
@@ -117,6 +118,22 @@ def cmd_worker(args: argparse.Namespace) -> None:
             await webhooks.stop()
 
     _run_db(settings, work)
+
+
+def _install_plugin_layouts(settings: Settings) -> None:
+    """The compositor offers every layout the installed plugins define (``podium_layouts``)."""
+    from podium.core.plugins import build_plugin_manager, install_layouts
+    from podium.core.plugins.host import describe
+
+    extra = [m.strip() for m in settings.plugins.split(",") if m.strip()]
+    install_layouts(describe(build_plugin_manager(extra=extra)))
+
+
+def cmd_plugin_new(args: argparse.Namespace) -> None:
+    from podium.core.plugins.scaffold import new_plugin
+
+    path = new_plugin(args.name, args.directory, author=args.author, description=args.description)
+    print(f"Created {path}. Next: pip install -e '{path}[test]' && pytest {path}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -229,6 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="seed the demo tenant and room; print join links")
     demo.add_argument("--json", action="store_true")
     demo.set_defaults(func=cmd_demo)
+
+    plugin = sub.add_parser("plugin", help="write plugins").add_subparsers(dest="action", required=True)
+    pnew = plugin.add_parser("new", help="render a new plugin package from Podium's template")
+    pnew.add_argument("name", help="the plugin's name: lowercase letters, digits and _")
+    pnew.add_argument("--directory", default=".", help="where to create podium-<name>/")
+    pnew.add_argument("--author", default="")
+    pnew.add_argument("--description", default="")
+    pnew.set_defaults(func=cmd_plugin_new)
     return parser
 
 

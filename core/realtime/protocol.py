@@ -21,6 +21,8 @@ __all__ = [
     "SERVER_MESSAGES",
     "ChatItem",
     "ClientMessage",
+    "OutputItem",
+    "OutputsChanged",
     "ParticipantInfo",
     "PluginCommand",
     "PluginEvent",
@@ -164,7 +166,30 @@ class PluginCommand(_Command, tag="plugin"):
 
     plugin: Annotated[str, Meta(min_length=1, max_length=40)]
     action: Annotated[str, Meta(min_length=1, max_length=64)]
-    data: Any = None
+    data: Any = msgspec.field(default_factory=dict)
+
+
+class RecordingStart(_Command, tag="recording.start"):
+    """Hosts and moderators: start recording the room (everyone is told with ``outputs``)."""
+
+
+class RecordingStop(_Command, tag="recording.stop"):
+    """Hosts and moderators: stop the room's recording; the file is then processed."""
+
+
+class StreamingStart(_Command, tag="streaming.start"):
+    """Hosts and moderators: go live. Without ``destination``: the room's HLS stream (watch page);
+    with one: also push to that RTMP URL (it must be on the tenant's streaming allow-list)."""
+
+    destination: Annotated[str, Meta(min_length=1, max_length=2048)] | None = None
+    #: HLS: anyone with the watch link may watch, no viewer token needed.
+    public: bool = False
+
+
+class StreamingStop(_Command, tag="streaming.stop"):
+    """Hosts and moderators: stop one live output (``output``, an id from ``outputs``) or all of them."""
+
+    output: Annotated[str, Meta(min_length=1, max_length=40)] | None = None
 
 
 class Ping(_Command, tag="ping"):
@@ -183,6 +208,10 @@ ClientMessage = (
     | Signal
     | MediaOffer
     | PluginCommand
+    | RecordingStart
+    | RecordingStop
+    | StreamingStart
+    | StreamingStop
     | Ping
 )
 CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
@@ -197,6 +226,10 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     Signal,
     MediaOffer,
     PluginCommand,
+    RecordingStart,
+    RecordingStop,
+    StreamingStart,
+    StreamingStop,
     Ping,
 )
 
@@ -251,6 +284,8 @@ class Welcome(_Event, tag="welcome"):
     ice_servers: list[IceServer] = []
     #: The plugins the room's tenant enabled, with their snapshot.
     plugins: list[PluginWelcome] = []
+    #: Recording and live streaming now (``null``: nothing is).
+    outputs: OutputsChanged | None = None
 
 
 class LobbyWaiting(_Event, tag="lobby.waiting"):
@@ -384,6 +419,27 @@ class Pong(_Event, tag="pong"):
     ref: str | None = None
 
 
+class OutputItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One recording or live output running in the room."""
+
+    id: str
+    kind: Literal["recording", "hls", "rtmp"]
+    #: recording | live | retrying (an RTMP destination is unreachable; Podium keeps trying)
+    state: str
+    #: RTMP: where it goes, stream key hidden.
+    destination: str = ""
+    #: HLS: people watching now.
+    viewers: int = 0
+
+
+class OutputsChanged(_Event, tag="outputs"):
+    """What is recorded and streamed now; everyone in the room gets it (and it is in ``welcome``)."""
+
+    recording: bool
+    live: bool
+    outputs: list[OutputItem] = []
+
+
 ServerMessage = (
     Welcome
     | LobbyWaiting
@@ -409,6 +465,7 @@ ServerMessage = (
     | Ack
     | Error
     | Pong
+    | OutputsChanged
 )
 SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     Welcome,
@@ -435,6 +492,7 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     Ack,
     Error,
     Pong,
+    OutputsChanged,
 )
 
 _decoder: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)

@@ -45,9 +45,10 @@ def plugin_state(welcome: dict[str, Any], name: str) -> Any:
 
 async def command(member: Any, plugin: str, action: str, data: Any = None) -> dict[str, Any]:
     """Send a plugin command and return its ``ack`` or ``error``."""
-    reply: dict[str, Any] = await member.request(
-        {"type": "plugin", "plugin": plugin, "action": action, "data": data}
-    )
+    message = {"type": "plugin", "plugin": plugin, "action": action}
+    if data is not None:
+        message["data"] = data
+    reply: dict[str, Any] = await member.request(message)
     return reply
 
 
