@@ -23,7 +23,9 @@ from podium.core.api.errors import exception_handlers
 from podium.core.api.keys import KeyController
 from podium.core.api.participants import RoomParticipantsController
 from podium.core.api.plugins import PluginController, plugin_asset_routers, plugin_routers
+from podium.core.api.recordings import RecordingController, RoomOutputsController, StreamingHostController
 from podium.core.api.rooms import RoomController
+from podium.core.api.watch import watch_routes
 from podium.core.api.webhooks import WebhookController
 from podium.core.db.engine import bind, engine_for
 from podium.core.embed import frame_ancestors, normalize_origin
@@ -138,6 +140,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             EmbedOriginController,
             TenantController,
             WebhookController,
+            RoomOutputsController,
+            RecordingController,
+            StreamingHostController,
             PluginController,
             *plugin_routers(services.plugins),
         ],
@@ -150,6 +155,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             room_socket,
             healthz,
             room_page,
+            *watch_routes,
             embed_sdk,
             dashboard_page,
             playground_page,

@@ -106,6 +106,7 @@ class MediaClient:
                 future.set_result(event)
             else:
                 status = 400 if event.code in ("invalid_sdp", "unknown_layout") else 503
+                status = {"output_exists": 409, "output_not_found": 409}.get(event.code, status)
                 future.set_exception(PodiumError(event.code, event.message, status))
         elif isinstance(event, control.Load):
             self.load = event
@@ -173,3 +174,15 @@ class MediaClient:
 
     async def set_layout(self, room: str, layout: str, pinned: list[str]) -> None:
         await self.request(lambda i: control.SetLayout(id=i, room=room, layout=layout, pinned=pinned))
+
+    async def start_output(self, room: str, output: str, kind: str, target: str) -> None:
+        """Start a recording (``target``: file), the HLS output (directory) or an RTMP push (URL)."""
+        self.rooms.add(room)
+        await self.request(
+            lambda i: control.StartOutput(id=i, room=room, output=output, kind=kind, target=target)  # type: ignore[arg-type]
+        )
+
+    async def stop_output(self, room: str, output: str) -> dict[str, float]:
+        """Stop an output; for a recording, once its file is finished (``seconds``, ``bytes``)."""
+        ok = await self.request(lambda i: control.StopOutput(id=i, room=room, output=output))
+        return ok.stats or {}

@@ -15,6 +15,8 @@ from podium.core import tenants
 from podium.core.auth.keys import SecretBox
 from podium.core.media_client import MediaClient
 from podium.core.media_process import EmbeddedMediaNode
+from podium.core.outputs import Outputs
+from podium.core.outputs.service import output_hook_view
 from podium.core.plugins.host import PluginHost
 from podium.core.plugins.manager import build_plugin_manager
 from podium.core.presence import Presence
@@ -68,6 +70,23 @@ class Services:
         self.webhooks = Webhooks(settings, self.box, run_jobs=settings.serve_runs_jobs)
         self.actions.notify = self.webhooks.outbox.emit_for_tenant
         self._upkeep: asyncio.Task[None] | None = None
+        self.outputs = self._outputs()
+
+    def _outputs(self) -> Outputs:
+        """Recordings and live streams, wired to the media routing, webhooks and plugin hooks."""
+        outputs = Outputs(self.settings, self.hub, self.routing)
+        outputs.notify = self.webhooks.outbox.emit_for_tenant
+        outputs.on_started = lambda room, data: self.plugins.recording_started(
+            room, output_hook_view(room, data)
+        )
+        outputs.on_stopped = lambda room, data: self.plugins.recording_stopped(
+            room, output_hook_view(room, data, stopped=True)
+        )
+        self.routing.holds_mcu = outputs.holds_mcu
+        self.routing.on_output = outputs.on_status
+        self.routing.on_outputs_lost = outputs.media_restarted
+        self.actions.outputs_status = outputs.status
+        return outputs
 
     async def start(self) -> None:
         if not self.settings.uses_postgres:
@@ -81,6 +100,7 @@ class Services:
             await self.media_node.start()
         if self.routing.media is not None:
             self.routing.media.start()
+        await self.outputs.start()
 
     async def stop(self) -> None:
         await self.plugins.settle()
@@ -89,6 +109,7 @@ class Services:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._upkeep
         await self.hub.close()
+        await self.outputs.stop()
         await self.webhooks.stop()
         if self.routing.media is not None:
             await self.routing.media.stop()

@@ -75,6 +75,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Failures in a row after which a plugin is switched off for the tenant.
     plugin_max_failures: int = 5
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: Let RTMP destinations resolve to loopback/private addresses (development and tests only;
+    #: otherwise a destination must be public, so nobody pushes streams into the internal network).
+    streaming_private_addresses: bool = False
     #: ``podium serve`` also runs background jobs (webhook deliveries): through arq when Redis is
     #: configured, in-process otherwise. Turn off when dedicated ``podium worker`` processes run them.
     serve_runs_jobs: bool = True

@@ -11,7 +11,7 @@ see docs/media.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -30,8 +30,11 @@ __all__ = [
     "NodeStats",
     "Ok",
     "OpenRoom",
+    "OutputStatus",
     "SetLayout",
     "Speaker",
+    "StartOutput",
+    "StopOutput",
     "UpdateParticipant",
     "Visible",
     "decode_from_core",
@@ -98,6 +101,29 @@ class SetLayout(_Request, tag="room.layout"):
     pinned: list[ParticipantId] = []
 
 
+OutputName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class StartOutput(_Request, tag="output.start"):
+    """Start recording the room or streaming it; opens the room's session if there is none yet.
+
+    ``recording``: ``target`` is the WebM file to write. ``hls``: the directory for the live
+    playlist and its segments. ``rtmp``: the ``rtmp://`` URL to push to (core checks it).
+    """
+
+    room: RoomKey
+    output: OutputName
+    kind: Literal["recording", "hls", "rtmp"]
+    target: Annotated[str, Meta(min_length=1, max_length=2048)]
+
+
+class StopOutput(_Request, tag="output.stop"):
+    """Stop one output; for a recording the ``ok`` comes once the file is finished (``ok.stats``)."""
+
+    room: RoomKey
+    output: OutputName
+
+
 class NodeStats(_Request, tag="node.stats"):
     """Counters of the whole node (``ok.stats``): RTP packets in and out, encodes, participants."""
 
@@ -110,6 +136,8 @@ ControlRequest = (
     | UpdateParticipant
     | SetLayout
     | NodeStats
+    | StartOutput
+    | StopOutput
 )
 REQUESTS: tuple[type[msgspec.Struct], ...] = (
     OpenRoom,
@@ -119,6 +147,8 @@ REQUESTS: tuple[type[msgspec.Struct], ...] = (
     UpdateParticipant,
     SetLayout,
     NodeStats,
+    StartOutput,
+    StopOutput,
 )
 
 
@@ -171,8 +201,21 @@ class Load(_Reply, tag="load"):
     cpu_percent: float
 
 
-ControlEvent = Ok | Fail | Speaker | Visible | Gone | Load
-EVENTS: tuple[type[msgspec.Struct], ...] = (Ok, Fail, Speaker, Visible, Gone, Load)
+class OutputStatus(_Reply, tag="output"):
+    """An output's state: ``active``, ``retrying`` (RTMP), ``failed`` (with ``message``), ``stopped``."""
+
+    room: str
+    output: str
+    kind: str
+    state: str
+    message: str = ""
+    #: For recordings: seconds written and the file's size so far.
+    seconds: float = 0.0
+    bytes: int = 0
+
+
+ControlEvent = Ok | Fail | Speaker | Visible | Gone | Load | OutputStatus
+EVENTS: tuple[type[msgspec.Struct], ...] = (Ok, Fail, Speaker, Visible, Gone, Load, OutputStatus)
 
 _from_core: msgspec.json.Decoder[ControlRequest] = msgspec.json.Decoder(ControlRequest)
 _from_node: msgspec.json.Decoder[ControlEvent] = msgspec.json.Decoder(ControlEvent)

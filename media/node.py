@@ -19,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from podium.media import control
+from podium.media.outputs import NodeOutputs
 from podium.media.session import MediaError, RoomEvents, RoomSession
 
 __all__ = ["MediaNode", "run"]
@@ -36,6 +37,8 @@ class MediaNode:
         self.owners: dict[str, ServerConnection] = {}
         self.connections: set[ServerConnection] = set()
         self._cpu = (time.process_time(), time.monotonic())
+        #: Recordings, HLS and RTMP outputs, by room.
+        self.outputs = NodeOutputs(self._emit_output)
 
     # ---- control connections --------------------------------------------------------------------------
 
@@ -89,10 +92,18 @@ class MediaNode:
         room = self.rooms.get(request.room)
         if isinstance(request, control.CloseRoom):
             if room is not None:
+                await self.outputs.close_room(request.room)
                 del self.rooms[request.room]
                 self.owners.pop(request.room, None)
                 await room.close()
             return control.Ok(id=request.id)
+        if isinstance(request, control.StartOutput):
+            # A p2p room's recording opens a session that composites for the outputs alone.
+            self.outputs.start(room or self._open(ws, request.room, "grid"), request)
+            self.owners[request.room] = ws
+            return control.Ok(id=request.id)
+        if isinstance(request, control.StopOutput):
+            return control.Ok(id=request.id, stats=await self.outputs.stop(request.room, request.output))
         if isinstance(request, control.ConnectParticipant):
             room = room or self._open(ws, request.room, "grid")
             self.owners[request.room] = ws
@@ -140,6 +151,11 @@ class MediaNode:
             gone=lambda pid, reason: emit(control.Gone(room=key, participant_id=pid, reason=reason)),
         )
 
+    def _emit_output(self, key: str, status: control.OutputStatus) -> None:
+        owner = self.owners.get(key)
+        if owner is not None:
+            asyncio.get_running_loop().create_task(self._send(owner, status))
+
     @staticmethod
     async def _send(ws: ServerConnection, event: Any) -> None:
         with contextlib.suppress(ConnectionClosed):
@@ -167,6 +183,7 @@ class MediaNode:
 
     async def close(self) -> None:
         for key in list(self.rooms):
+            await self.outputs.close_room(key)
             await self.rooms.pop(key).close()
 
 

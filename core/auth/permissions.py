@@ -22,6 +22,8 @@ class Action(StrEnum):
     SET_ROLE = "participant.set_role"
     ADMIT = "lobby.admit"
     END_ROOM = "room.end"
+    RECORD = "room.record"
+    STREAM = "room.stream"
 
 
 _STAFF = frozenset({Role.HOST, Role.MODERATOR})
@@ -36,6 +38,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.SET_ROLE: _STAFF,
     Action.ADMIT: _STAFF,
     Action.END_ROOM: frozenset({Role.HOST}),
+    Action.RECORD: _STAFF,
+    Action.STREAM: _STAFF,
 }
 
 _RANK = {Role.ATTENDEE: 1, Role.MODERATOR: 2, Role.HOST: 3}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any, Literal
 
 import jwt
 import msgspec
@@ -15,12 +16,15 @@ import msgspec
 from podium.core.auth.permissions import Role
 from podium.core.errors import PodiumError
 
-__all__ = ["JoinClaims", "KeyLookup", "mint", "verify"]
+__all__ = ["VIEWER", "JoinClaims", "KeyLookup", "mint", "verify", "verify_viewer"]
 
 ALGORITHM = "HS256"
 #: Clock skew tolerated between the embedder's server and Podium.
 LEEWAY_SECONDS = 10
 MAX_TOKEN_BYTES = 4096
+#: The role of a viewer token: it lets its holder watch the room's live stream, nothing else
+#: (it is not a ``Role``: a viewer never joins the room, and ``verify`` refuses it).
+VIEWER = "viewer"
 
 
 class JoinClaims(msgspec.Struct, frozen=True):
@@ -46,7 +50,7 @@ def mint(
     secret: str,
     identity: str,
     room: str,
-    role: Role,
+    role: Role | Literal["viewer"],
     name: str,
     ttl: int,
     now: float | None = None,
@@ -57,7 +61,7 @@ def mint(
         "iss": key_id,
         "sub": identity,
         "room": room,
-        "role": role.value,
+        "role": role.value if isinstance(role, Role) else role,
         "name": name,
         "iat": issued,
         "nbf": issued,
@@ -72,6 +76,31 @@ def _unauthorized(code: str, message: str) -> PodiumError:
 
 async def verify(token: str, lookup: KeyLookup, *, tenant: str, room: str) -> JoinClaims:
     """Check signature, times, issuer, tenant and room; raise ``PodiumError`` with a stable code."""
+    payload = await _verified(token, lookup, tenant=tenant, room=room)
+    if payload.get("role") == VIEWER:
+        raise PodiumError("token_viewer_only", "a viewer token can watch the live stream, not join", 403)
+    try:
+        claims = msgspec.convert(payload, JoinClaims, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _unauthorized("token_invalid", f"join token claims: {exc}") from exc
+    if not claims.sub or len(claims.sub) > 200 or len(claims.name) > 200:
+        raise _unauthorized("token_invalid", "join token identity or name is empty or too long")
+    return claims
+
+
+async def verify_viewer(token: str, lookup: KeyLookup, *, tenant: str, room: str) -> str:
+    """Check a viewer token (role ``viewer``) for ``room``'s live stream; returns its identity."""
+    payload = await _verified(token, lookup, tenant=tenant, room=room)
+    if payload.get("role") != VIEWER:
+        raise PodiumError("token_not_viewer", "watching a live stream takes a viewer token", status=403)
+    identity = payload.get("sub")
+    if not isinstance(identity, str) or not identity or len(identity) > 200:
+        raise _unauthorized("token_invalid", "viewer token identity is empty or too long")
+    return identity
+
+
+async def _verified(token: str, lookup: KeyLookup, *, tenant: str, room: str) -> dict[str, Any]:
+    """The claims of a token signed by ``tenant``'s key for ``room``, within its times."""
     if not token or len(token) > MAX_TOKEN_BYTES:
         raise _unauthorized("token_invalid", "join token missing or too long")
     try:
@@ -102,14 +131,8 @@ async def verify(token: str, lookup: KeyLookup, *, tenant: str, room: str) -> Jo
         raise _unauthorized("token_not_yet_valid", "join token is not valid yet (nbf)") from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized("token_invalid", f"join token rejected: {exc}") from exc
-    try:
-        claims = msgspec.convert(payload, JoinClaims, strict=False)
-    except msgspec.ValidationError as exc:
-        raise _unauthorized("token_invalid", f"join token claims: {exc}") from exc
     if tenant_slug != tenant:
         raise PodiumError("token_wrong_tenant", "join token belongs to another tenant", status=403)
-    if claims.room != room:
+    if payload.get("room") != room:
         raise PodiumError("token_wrong_room", "join token is for another room", status=403)
-    if not claims.sub or len(claims.sub) > 200 or len(claims.name) > 200:
-        raise _unauthorized("token_invalid", "join token identity or name is empty or too long")
-    return claims
+    return dict(payload)

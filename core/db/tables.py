@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from piccolo.columns import (
     UUID,
+    BigInt,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     Serial,
@@ -24,6 +26,8 @@ __all__ = [
     "ParticipantSession",
     "PluginState",
     "Room",
+    "RoomOutput",
+    "StreamingHost",
     "Tenant",
     "TenantPlugin",
     "WebhookAttempt",
@@ -203,6 +207,43 @@ class PluginState(Table, tablename="plugin_state"):
     updated_at = Timestamptz()
 
 
+class RoomOutput(Table, tablename="room_output"):
+    """A recording, the room's HLS stream or one RTMP push, and its state.
+
+    Recordings: ``recording → processing → ready | failed``. Streams: ``live → stopped | failed``
+    (``retrying`` while an RTMP destination is unreachable)."""
+
+    id = Serial(primary_key=True)
+    #: The public id (``rec_…``, ``hls_…``, ``rtmp_…``), also the output's name on the media node.
+    uid = Varchar(length=40, unique=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    #: recording | hls | rtmp
+    kind = Varchar(length=10, index=True)
+    state = Varchar(length=12, index=True)
+    #: The RTMP URL (its stream key included), for ``rtmp``; empty otherwise.
+    target = Text(default="")
+    #: The recording file or the HLS directory, under the data directory.
+    path = Text(default="")
+    #: HLS only: watchable without a viewer token.
+    public = Boolean(default=False)
+    started_by = Varchar(length=200, default="")
+    started_at = Timestamptz()
+    stopped_at = Timestamptz(null=True, default=None)
+    duration = Float(default=0.0)
+    size = BigInt(default=0)
+    error = Text(null=True, default=None)
+
+
+class StreamingHost(Table, tablename="streaming_host"):
+    """A host the tenant may push RTMP streams to (``a.rtmp.youtube.com``, ``*.live-video.net``)."""
+
+    id = Serial(primary_key=True)
+    tenant = ForeignKey(references=Tenant, on_delete=OnDelete.cascade, index=True)
+    host = Varchar(length=255)
+    created_at = Timestamptz()
+
+
 TABLES: tuple[type[Table], ...] = (
     Tenant,
     ApiKey,
@@ -215,4 +256,6 @@ TABLES: tuple[type[Table], ...] = (
     WebhookAttempt,
     TenantPlugin,
     PluginState,
+    RoomOutput,
+    StreamingHost,
 )

@@ -35,8 +35,12 @@ from podium.core.realtime.protocol import (
     Ping,
     PluginCommand,
     Pong,
+    RecordingStart,
+    RecordingStop,
     SetRole,
     Signal,
+    StreamingStart,
+    StreamingStop,
     UpdateSelf,
     decode_client,
     encode,
@@ -189,6 +193,8 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         created = await services.plugins.message(conn, command)
     elif isinstance(command, MediaOffer):
         await services.routing.offer(conn, command.sdp)
+    elif isinstance(command, RecordingStart | RecordingStop | StreamingStart | StreamingStop):
+        await _outputs(services, conn, command)
     elif isinstance(command, UpdateSelf):
         await actions.update_self(
             conn,
@@ -199,3 +205,26 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         )
     if command.ref is not None:
         conn.send(Ack(ref=command.ref, id=created))
+
+
+async def _outputs(
+    services: Services,
+    conn: Connection,
+    command: RecordingStart | RecordingStop | StreamingStart | StreamingStop,
+) -> None:
+    """Recording and streaming from the room; everyone hears of it through ``outputs``."""
+    room, by = conn.room, conn.me.name or conn.me.identity
+    if isinstance(command, RecordingStart | RecordingStop):
+        _require(conn, Action.RECORD)
+        if isinstance(command, RecordingStart):
+            await services.outputs.start_recording(room, by)
+        else:
+            await services.outputs.stop_recording(room)
+        return
+    _require(conn, Action.STREAM)
+    if isinstance(command, StreamingStop):
+        await services.outputs.stop_stream(room, command.output)
+    elif command.destination is not None:
+        await services.outputs.add_destination(room, by, command.destination)
+    else:
+        await services.outputs.start_stream(room, by, command.public)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 from podium.core.errors import PodiumError
@@ -57,6 +58,11 @@ class MediaRouting:
         self.hub = hub
         self.media = media
         self._background: set[asyncio.Task[None]] = set()
+        #: Set by the outputs feature: whether a recording or stream holds the room in the MCU,
+        #: and where the node's output events and lost outputs go.
+        self.holds_mcu: Callable[[int], Awaitable[bool]] | None = None
+        self.on_output: Callable[[control.OutputStatus], Awaitable[None]] | None = None
+        self.on_outputs_lost: Callable[[set[int]], Awaitable[None]] | None = None
 
     def key(self, room_id: int) -> str:
         """The room's name on media nodes (deployments sharing a node stay apart)."""
@@ -67,7 +73,8 @@ class MediaRouting:
         return int(ident) if prefix == self.settings.redis_prefix and ident.isdigit() else None
 
     async def mode(self, room: RoomInfo) -> Mode:
-        if room.media_mode == "auto":
+        if room.media_mode in ("auto", "p2p"):
+            # A p2p room's live media is "mcu" only while a recording or stream needs the composite.
             return await live_media(room.id)
         return "mcu" if room.media_mode == "mcu" else "p2p"
 
@@ -80,9 +87,31 @@ class MediaRouting:
             wanted = next_mode(current, await self.presence.count_joined(room.id))
             if wanted == current:
                 return
+            if wanted == "p2p" and self.holds_mcu is not None and await self.holds_mcu(room.id):
+                return
             await set_live_media(room.id, wanted)
         log.info("room %s: media %s → %s", room.id, current, wanted)
         await self.hub.publish(room.id, MediaModeChanged(mode=wanted))
+        if wanted == "p2p" and self.media is not None:
+            self._later(self.media.close_room(self.key(room.id)))
+
+    async def announce_mode(self, room: RoomInfo, mode: Mode) -> None:
+        """Tell the room its media now flows ``mode`` (the live mode is already stored)."""
+        log.info("room %s: media → %s", room.id, mode)
+        await self.hub.publish(room.id, MediaModeChanged(mode=mode))
+
+    async def outputs_ended(self, room: RoomInfo) -> None:
+        """The last recording or stream stopped: the room's own rule decides its media again."""
+        if room.media_mode == "mcu":
+            return
+        async with self.presence.room_lock(room.id):
+            current = await live_media(room.id)
+            count = await self.presence.count_joined(room.id)
+            wanted: Mode = "mcu" if room.media_mode == "auto" and count > P2P_LIMIT else "p2p"
+            if wanted == current:
+                return
+            await set_live_media(room.id, wanted)
+        await self.announce_mode(room, wanted)
         if wanted == "p2p" and self.media is not None:
             self._later(self.media.close_room(self.key(room.id)))
 
@@ -133,6 +162,10 @@ class MediaRouting:
     # ---- from the media node --------------------------------------------------------------------------
 
     async def on_event(self, event: control.ControlEvent) -> None:
+        if isinstance(event, control.OutputStatus):
+            if self.on_output is not None:
+                await self.on_output(event)
+            return
         if not isinstance(event, control.Speaker | control.Visible | control.Gone):
             return
         room_id = self.room_id_of(event.room)
@@ -150,6 +183,9 @@ class MediaRouting:
 
     async def on_restart(self, rooms: set[str]) -> None:
         """The media node came back empty: everyone in those rooms offers again."""
+        if self.on_outputs_lost is not None:
+            lost = {self.room_id_of(key) for key in rooms}
+            await self.on_outputs_lost({ident for ident in lost if ident is not None})
         for key in rooms:
             room_id = self.room_id_of(key)
             if room_id is not None:

@@ -32,6 +32,7 @@ from podium.core.realtime.protocol import (
     LobbyResolved,
     LobbyWaiting,
     MuteRequested,
+    OutputsChanged,
     ParticipantInfo,
     ParticipantJoined,
     ParticipantLeft,
@@ -73,6 +74,8 @@ class RoomActions:
         hub.on_admit = self._admitted
         self._ice_servers = parse_ice_servers(settings.ice_servers)
         self.notify: Notify | None = None
+        #: What is recorded and streamed in a room now, for ``welcome`` (set by ``Services``).
+        self.outputs_status: Callable[[int], Awaitable[OutputsChanged]] | None = None
 
     async def _notify(self, room: RoomInfo, event: str, **data: Any) -> None:
         """Tell the tenant's webhooks (never fails the room action that caused it)."""
@@ -181,6 +184,7 @@ class RoomActions:
                 self.settings.turn_credential_ttl,
             ),
             plugins=[] if self.plugins is None else await self.plugins.welcome(room, me),
+            outputs=None if self.outputs_status is None else await self.outputs_status(room.id),
         )
 
     async def leave(self, conn: Connection, reason: LeaveReason) -> None:

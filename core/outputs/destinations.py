@@ -1,0 +1,106 @@
+"""RTMP destinations: ``rtmp(s)://host[:port]/app/key`` URLs on the tenant's allow-list, never internal.
+
+A tenant lists the hosts it streams to (``a.rtmp.youtube.com``, ``*.contribute.live-video.net``);
+a destination must be on that list, and its host must resolve to public addresses only, so
+nobody can make the media node push to something inside the network (SSRF). Operators
+may allow private addresses for development (``PODIUM_STREAMING_PRIVATE_ADDRESSES``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from urllib.parse import urlsplit
+
+from podium.core.errors import PodiumError
+
+__all__ = ["check_destination", "check_host_pattern", "host_allowed", "redact"]
+
+_HOST_RE = re.compile(
+    r"^(\*\.)?([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+def _invalid(message: str) -> PodiumError:
+    return PodiumError("invalid_rtmp_url", message, status=422)
+
+
+def check_host_pattern(pattern: str) -> str:
+    """A lower-cased host name, or ``*.`` and a domain; ``invalid_streaming_host`` otherwise."""
+    value = pattern.strip().lower().rstrip(".")
+    if len(value) > 253 or not _HOST_RE.match(value):
+        raise PodiumError(
+            "invalid_streaming_host", f"{pattern!r} is not a host name or *.domain pattern", status=422
+        )
+    return value
+
+
+def host_allowed(host: str, patterns: list[str]) -> bool:
+    """Whether ``host`` is one of ``patterns`` or under one of its ``*.`` domains."""
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif host == pattern:
+            return True
+    return False
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _shape(url: str) -> tuple[str, int]:
+    if len(url) > 2048:
+        raise _invalid("an RTMP URL is at most 2048 characters")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("rtmp", "rtmps"):
+        raise _invalid("a destination is an rtmp:// or rtmps:// URL")
+    if not parts.hostname or parts.username or parts.password:
+        raise _invalid("an RTMP URL needs a host and carries no user name or password")
+    try:
+        port = parts.port or (443 if parts.scheme == "rtmps" else 1935)
+    except ValueError as exc:
+        raise _invalid("the RTMP URL's port is not valid") from exc
+    path = parts.path.strip("/")
+    if "/" not in path or any(ch in url for ch in " \n\r\t"):
+        raise _invalid("an RTMP URL names an application and a stream key: rtmp://host/app/key")
+    return parts.hostname, port
+
+
+async def check_destination(url: str, allowed_hosts: list[str], allow_private: bool) -> None:
+    """Raise ``PodiumError`` unless ``url`` is a well-formed RTMP URL to an allowed, public host."""
+    host, port = _shape(url)
+    if not host_allowed(host, allowed_hosts):
+        raise PodiumError(
+            "rtmp_host_not_allowed",
+            f"{host!r} is not on this tenant's streaming allow-list (PUT /api/v1/streaming/hosts)",
+            status=422,
+        )
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise PodiumError("rtmp_host_unresolvable", f"cannot resolve {host!r}", status=422) from exc
+    if allow_private:
+        return
+    for info in infos:
+        address = str(info[4][0])
+        if not _public(address):
+            raise PodiumError(
+                "rtmp_host_private",
+                f"{host!r} resolves to {address}, which is not a public address",
+                status=422,
+            )
+
+
+def redact(url: str) -> str:
+    """The URL with its stream key hidden: ``rtmp://host/app/••••``."""
+    parts = urlsplit(url)
+    app = parts.path.strip("/").split("/", 1)[0]
+    return f"{parts.scheme}://{parts.netloc}/{app}/••••"

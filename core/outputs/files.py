@@ -1,0 +1,91 @@
+"""Finishing a recording's file: remux with the index up front, duration, thumbnail, size.
+
+Runs in a worker thread (``asyncio.to_thread``) of whichever process runs the job. The
+media node writes ``<id>.part.webm`` progressively; this reads as much of it as is
+whole (all of it after a clean stop, up to the last complete cluster after a crash),
+writes ``<id>.webm`` with its Cues (the seek index) reserved at the front, the WebM
+counterpart of an MP4's fast start, so a player seeks without reading to the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import av
+
+__all__ = ["FileFacts", "finalize_recording"]
+
+log = logging.getLogger(__name__)
+
+#: Cues are one entry per keyframe, ~20 bytes each; keyframes come at most twice a second.
+_CUE_BYTES_PER_SECOND = 48
+THUMBNAIL_WIDTH = 320
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    duration: float
+    size: int
+    #: The stream ended early: the file held less than it should (a crash, a cut-off write).
+    truncated: bool
+
+
+def _estimate_seconds(raw: Path) -> float:
+    """A generous duration guess from the file size (bitrates are ~1.3 Mbit/s)."""
+    return max(60.0, raw.stat().st_size * 8 / 300_000)
+
+
+def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
+    """Remux ``raw`` into ``final``, write a JPEG ``thumbnail``; raise ``OSError``/``av.FFmpegError``."""
+    tmp = final.with_suffix(".tmp.webm")
+    truncated = False
+    last = 0.0
+    source = av.open(str(raw))
+    try:
+        streams = [s for s in source.streams if s.type in ("video", "audio")]
+        reserve = int(_estimate_seconds(raw) * _CUE_BYTES_PER_SECOND) + 1024
+        with av.open(str(tmp), "w", format="webm", options={"reserve_index_space": str(reserve)}) as out:
+            mapping: dict[int, Any] = {s.index: out.add_stream_from_template(s) for s in streams}
+            try:
+                for packet in source.demux(streams):
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    assert packet.time_base is not None
+                    end = float((packet.pts or 0) * packet.time_base)
+                    if packet.duration:
+                        end += float(packet.duration * packet.time_base)
+                    last = max(last, end)
+                    packet.stream = mapping[packet.stream.index]
+                    out.mux(packet)
+            except av.FFmpegError as exc:
+                # A file cut short (the media node died) ends in a partial cluster: keep what is whole.
+                log.warning("%s ends early: %s", raw, exc)
+                truncated = True
+    finally:
+        source.close()
+    os.replace(tmp, final)
+    _thumbnail(final, thumbnail, at=min(1.0, last / 2))
+    return FileFacts(duration=round(last, 3), size=final.stat().st_size, truncated=truncated)
+
+
+def _thumbnail(video: Path, thumbnail: Path, at: float) -> None:
+    with av.open(str(video)) as container:
+        if not container.streams.video:
+            return
+        stream = container.streams.video[0]
+        chosen: av.VideoFrame | None = None
+        with contextlib.suppress(av.FFmpegError):
+            for frame in container.decode(stream):
+                chosen = frame
+                if frame.time is not None and frame.time >= at:
+                    break
+        if chosen is None:
+            return
+        height = round(chosen.height * THUMBNAIL_WIDTH / chosen.width / 2) * 2
+        image = chosen.to_image(width=THUMBNAIL_WIDTH, height=height)
+        image.save(thumbnail, "JPEG", quality=80)

@@ -1,0 +1,160 @@
+"""A media node's outputs: recordings, HLS and RTMP, per room, started and stopped by core.
+
+Each output has a name core chooses (unique per room) and reports its state with
+``output`` events: ``active`` once writing, ``retrying`` while an RTMP destination is
+unreachable, ``failed`` with a message (a write error, disk full), ``stopped``.
+Recordings mux the composite's packets (``recorder.Recorder``); HLS and RTMP share one
+H.264/AAC transcode per room (``live.LiveEncoder``), made when the first of them starts
+and dropped with the last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from podium.media import control
+from podium.media.encoder import TIERS
+from podium.media.live import LiveEncoder
+from podium.media.recorder import Recorder
+from podium.media.session import MediaError, RoomSession
+
+__all__ = ["NodeOutputs"]
+
+#: Recordings and live outputs take the high tier: the best picture the room makes.
+_TIER = TIERS[0]
+
+
+@dataclass
+class _RoomOutputs:
+    recordings: dict[str, Recorder] = field(default_factory=dict)
+    live: LiveEncoder | None = None
+    kinds: dict[str, str] = field(default_factory=dict)
+    #: Every output's kind, kept after it stops, for the threads' late reports.
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class NodeOutputs:
+    """Every room's outputs on this node; ``emit`` sends an event to the room's owner."""
+
+    def __init__(self, emit: Callable[[str, control.OutputStatus], None]) -> None:
+        self.rooms: dict[str, _RoomOutputs] = {}
+        self.emit = emit
+
+    def count(self, key: str) -> int:
+        outputs = self.rooms.get(key)
+        return len(outputs.kinds) if outputs else 0
+
+    def _report(self, key: str, name: str, kind: str, state: str, message: str = "", **values: float) -> None:
+        status = control.OutputStatus(
+            room=key,
+            output=name,
+            kind=kind,
+            state=state,
+            message=message,
+            seconds=values.get("seconds", 0.0),
+            bytes=int(values.get("bytes", 0)),
+        )
+        self.emit(key, status)
+
+    def start(self, session: RoomSession, request: control.StartOutput) -> None:
+        outputs = self.rooms.setdefault(session.key, _RoomOutputs())
+        if request.output in outputs.kinds:
+            raise MediaError("output_exists", f"output {request.output!r} is already running in this room")
+        outputs.labels[request.output] = request.kind
+        if request.kind == "recording":
+            self._start_recording(session, outputs, request)
+        else:
+            self._start_live(session, outputs, request)
+        outputs.kinds[request.output] = outputs.labels[request.output] = request.kind
+
+    def _start_recording(
+        self, session: RoomSession, outputs: _RoomOutputs, request: control.StartOutput
+    ) -> None:
+        key, name = session.key, request.output
+        loop = asyncio.get_running_loop()
+
+        def failed(message: str) -> None:
+            recorder = outputs.recordings.pop(name, None)
+            outputs.kinds.pop(name, None)
+            seconds = recorder.seconds if recorder else 0.0
+            size = recorder.bytes_written if recorder else 0
+            loop.call_soon(
+                lambda: self._report(key, name, "recording", "failed", message, seconds=seconds, bytes=size)
+            )
+
+        recorder = Recorder(
+            Path(request.target),
+            session.video_feeds[_TIER.name],
+            session.shared_audio,
+            _TIER.width,
+            _TIER.height,
+            failed,
+        )
+        try:
+            recorder.start()
+        except OSError as exc:
+            raise MediaError("output_failed", f"could not create the recording file: {exc}") from exc
+        outputs.recordings[name] = recorder
+        self._report(key, name, "recording", "active")
+
+    def _start_live(self, session: RoomSession, outputs: _RoomOutputs, request: control.StartOutput) -> None:
+        key = session.key
+        loop = asyncio.get_running_loop()
+        if outputs.live is None:
+
+            def report(name: str, state: str, message: str) -> None:
+                # Called from encoder and RTMP threads.
+                kind = outputs.labels.get(name, "rtmp")
+                loop.call_soon_threadsafe(self._report, key, name, kind, state, message)
+
+            live = LiveEncoder(
+                session.video_feeds[_TIER.name], session.shared_audio, _TIER.width, _TIER.height, report
+            )
+            live.start()
+            outputs.live = live
+        if request.kind == "hls":
+            if any(kind == "hls" for kind in outputs.kinds.values()):
+                raise MediaError("output_exists", "this room already has an HLS output")
+            try:
+                outputs.live.add_hls(request.output, Path(request.target))
+            except OSError as exc:
+                raise MediaError("output_failed", f"could not create the HLS directory: {exc}") from exc
+        else:
+            outputs.live.add_rtmp(request.output, request.target)
+
+    async def stop(self, key: str, name: str) -> dict[str, float]:
+        """Stop one output; a recording's file is finished first (``seconds``, ``bytes``)."""
+        outputs = self.rooms.get(key)
+        kind = outputs.kinds.pop(name, None) if outputs else None
+        if outputs is None or kind is None:
+            raise MediaError("output_not_found", f"no output {name!r} is running in this room")
+        if kind == "recording":
+            recorder = outputs.recordings.pop(name)
+            try:
+                await asyncio.to_thread(recorder.stop)
+            except Exception as exc:
+                self._report(key, name, kind, "failed", str(exc), seconds=recorder.seconds)
+                raise MediaError("output_failed", str(exc)) from exc
+            stats = {"seconds": recorder.seconds, "bytes": float(recorder.bytes_written)}
+            self._report(key, name, kind, "stopped", **stats)
+            return stats
+        assert outputs.live is not None
+        outputs.live.remove(name)
+        if not any(k != "recording" for k in outputs.kinds.values()):
+            live, outputs.live = outputs.live, None
+            await asyncio.to_thread(live.stop)
+        return {}
+
+    async def close_room(self, key: str) -> None:
+        """The room's session is closing: stop everything it feeds."""
+        outputs = self.rooms.get(key)
+        if outputs is None:
+            return
+        for name in list(outputs.kinds):
+            with contextlib.suppress(MediaError):
+                await self.stop(key, name)
+        self.rooms.pop(key, None)

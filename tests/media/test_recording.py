@@ -1,0 +1,153 @@
+"""Recording an MCU room: the file holds everyone's video and audio in sync, and survives a crash.
+
+Participants are real aiortc peers (tests/support/synthetic.py) in a room on ``podium serve``'s
+own media node; the recording is fetched through the REST API and read back with PyAV.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+
+from tests.media.test_mcu_room import _composite_shows, _join, _media_node_pid
+from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
+from tests.support.client import TenantClient
+from tests.support.server import Node
+from tests.support.synthetic import SyntheticParticipant
+
+NAMES = list(PALETTE)
+
+
+@pytest.fixture
+async def people() -> AsyncIterator[list[SyntheticParticipant]]:
+    joined: list[SyntheticParticipant] = []
+    yield joined
+    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
+
+
+async def _mcu_room(acme: TenantClient, people: list[SyntheticParticipant], count: int) -> str:
+    room = str((await acme.room(media_mode="mcu"))["slug"])
+    for index in range(count):
+        people.append(await _join(acme, room, index, loud=True))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    await asyncio.gather(*(_composite_shows(p, set(NAMES[:count])) for p in people))
+    return room
+
+
+async def wait_recording(
+    acme: TenantClient, rec_id: str, states: set[str], within: float = 60
+) -> dict[str, Any]:
+    """Poll the recording until its state is one of ``states``."""
+    deadline = time.monotonic() + within
+    while True:
+        reply = await acme.http.get(f"/recordings/{rec_id}")
+        assert reply.status_code == 200, reply.text
+        body: dict[str, Any] = reply.json()
+        if body["state"] in states:
+            return body
+        assert time.monotonic() < deadline, f"recording stayed {body['state']}: {body}"
+        await asyncio.sleep(0.3)
+
+
+async def download(acme: TenantClient, rec_id: str) -> Path:
+    reply = await acme.http.get(f"/recordings/{rec_id}/download")
+    assert reply.status_code == 200, reply.text
+    assert reply.headers["content-type"].startswith("video/webm")
+    path = Path(tempfile.mkdtemp(prefix="podium-rec-")) / f"{rec_id}.webm"
+    path.write_bytes(reply.content)
+    return path
+
+
+def read_recording(path: Path) -> tuple[list[av.VideoFrame], np.ndarray[Any, Any], float, float]:
+    """Decoded video frames, the audio as mono samples, and each stream's first timestamp."""
+    with av.open(str(path)) as container:
+        frames = [f for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio = [f for f in container.decode(audio=0)]
+    samples = np.concatenate([f.to_ndarray().reshape(-1) for f in audio]) if audio else np.zeros(0)
+    return frames, samples, float(frames[0].time or 0), float(audio[0].time or 0) if audio else -1.0
+
+
+async def test_an_mcu_room_recording_holds_everyone_in_sync(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = await _mcu_room(acme, people, 3)
+    started = await acme.http.post(f"/rooms/{room}/recordings")
+    assert started.status_code == 201, started.text
+    rec_id = started.json()["id"]
+    assert started.json()["state"] == "recording"
+    # A second start is refused; everyone in the room sees it is being recorded.
+    again = await acme.http.post(f"/rooms/{room}/recordings")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "recording_running"
+    began = time.monotonic()
+    await asyncio.sleep(10)
+    stopped = await acme.http.post(f"/rooms/{room}/recordings/stop")
+    wall = time.monotonic() - began
+    assert stopped.status_code == 200, stopped.text
+    assert stopped.json()["state"] in ("processing", "ready")
+    after = await acme.http.post(f"/rooms/{room}/recordings/stop")
+    assert after.status_code == 409 and after.json()["error"]["code"] == "recording_not_running"
+
+    ready = await wait_recording(acme, rec_id, {"ready", "failed"})
+    assert ready["state"] == "ready", ready
+    assert abs(ready["duration"] - wall) < 0.1 * wall, (ready["duration"], wall)
+    path = await download(acme, rec_id)
+    assert ready["size"] == path.stat().st_size
+
+    frames, samples, video_start, audio_start = read_recording(path)
+    assert len(frames) > 10 * 10, f"only {len(frames)} frames in {wall:.1f}s"
+    middle = frames[len(frames) // 2]
+    assert colours_present(middle, {n: PALETTE[n] for n in NAMES[:3]}) == set(NAMES[:3])
+    assert len(samples) > 48_000 * 8
+    heard = tones_present(
+        samples[48_000 * 4 : 48_000 * 6], 48_000, {n: TONES_HZ[i] for i, n in enumerate(NAMES[:3])}
+    )
+    assert heard == set(NAMES[:3])
+    assert abs(video_start - audio_start) < 0.1, (video_start, audio_start)
+
+    # Range requests: a player seeks by asking for bytes.
+    part = await acme.http.get(f"/recordings/{rec_id}/download", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == path.read_bytes()[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{path.stat().st_size}"
+    thumb = await acme.http.get(f"/recordings/{rec_id}/thumbnail")
+    assert thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8"
+    listed = await acme.http.get("/recordings", params={"room": room})
+    assert [r["id"] for r in listed.json()["recordings"]] == [rec_id]
+
+    deleted = await acme.http.delete(f"/recordings/{rec_id}")
+    assert deleted.status_code == 204
+    assert (await acme.http.get(f"/recordings/{rec_id}")).status_code == 404
+
+
+async def test_a_recording_cut_short_by_a_dead_media_node_keeps_what_was_written(
+    node: Node, acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = await _mcu_room(acme, people, 2)
+    started = await acme.http.post(f"/rooms/{room}/recordings")
+    assert started.status_code == 201, started.text
+    rec_id = started.json()["id"]
+    await asyncio.sleep(6)
+    os.kill(_media_node_pid(node), signal.SIGKILL)
+
+    failed = await wait_recording(acme, rec_id, {"ready", "failed"})
+    assert failed["state"] == "failed", failed
+    assert "media node" in failed["error"]
+    # Everything up to the last cluster (one second) before the kill is kept.
+    assert 4.0 < failed["duration"] < 7.0, failed
+    frames, samples, _, _ = read_recording(await download(acme, rec_id))
+    assert len(frames) > 40 and len(samples) > 48_000 * 3
+    # The room goes on, and can be recorded again.
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    again = await acme.http.post(f"/rooms/{room}/recordings")
+    assert again.status_code == 201, again.text
+    await acme.http.post(f"/rooms/{room}/recordings/stop")
