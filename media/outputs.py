@@ -140,7 +140,7 @@ class NodeOutputs:
                 self._report(key, name, kind, "failed", str(exc), seconds=recorder.seconds)
                 raise MediaError("output_failed", str(exc)) from exc
             stats = {"seconds": recorder.seconds, "bytes": float(recorder.bytes_written)}
-            self._report(key, name, kind, "stopped", **stats)
+            self._report(key, name, kind, "stopped", seconds=stats["seconds"], bytes=stats["bytes"])
             return stats
         assert outputs.live is not None
         outputs.live.remove(name)

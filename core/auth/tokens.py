@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import jwt
 import msgspec
@@ -24,7 +24,7 @@ LEEWAY_SECONDS = 10
 MAX_TOKEN_BYTES = 4096
 #: The role of a viewer token: it lets its holder watch the room's live stream, nothing else
 #: (it is not a ``Role``: a viewer never joins the room, and ``verify`` refuses it).
-VIEWER = "viewer"
+VIEWER: Final = "viewer"
 
 
 class JoinClaims(msgspec.Struct, frozen=True):

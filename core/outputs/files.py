@@ -87,5 +87,5 @@ def _thumbnail(video: Path, thumbnail: Path, at: float) -> None:
         if chosen is None:
             return
         height = round(chosen.height * THUMBNAIL_WIDTH / chosen.width / 2) * 2
-        image = chosen.to_image(width=THUMBNAIL_WIDTH, height=height)
+        image = chosen.to_image(width=THUMBNAIL_WIDTH, height=height)  # type: ignore[no-untyped-call]
         image.save(thumbnail, "JPEG", quality=80)
