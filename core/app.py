@@ -30,6 +30,7 @@ from podium.core.api.webhooks import WebhookController
 from podium.core.db.engine import bind, engine_for
 from podium.core.embed import frame_ancestors, normalize_origin
 from podium.core.errors import PodiumError
+from podium.core.health import healthz, metrics_endpoint, readyz
 from podium.core.realtime.endpoint import room_socket
 from podium.core.services import Services, make_channels
 from podium.core.settings import Settings
@@ -38,11 +39,6 @@ __all__ = ["create_app"]
 
 STATIC = Path(__file__).parent / "static"
 log = logging.getLogger(__name__)
-
-
-@get("/healthz", media_type=MediaType.TEXT, include_in_schema=False)
-async def healthz() -> str:
-    return "ok"
 
 
 def _own_origin(request: Request[Any, Any, Any]) -> str:
@@ -154,6 +150,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             api,
             room_socket,
             healthz,
+            readyz,
+            metrics_endpoint,
             room_page,
             *watch_routes,
             embed_sdk,

@@ -56,17 +56,24 @@ def _print(value: Any, as_json: bool) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
+    from podium.core.app import create_app
+    from podium.core.draining import DrainingServer
+    from podium.core.logs import uvicorn_log_config
+
     settings = _settings()
     host = args.host or settings.host
     port = args.port or settings.port
     os.environ["PODIUM_HOST"], os.environ["PODIUM_PORT"] = host, str(port)
+    settings = _settings()
+    app = create_app(settings)
     print(f"Podium listening on http://{host}:{port}", flush=True)
-    uvicorn.run(
-        "podium.core.app:create_app",
-        factory=True,
+    config = uvicorn.Config(
+        app,
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format)
+        or uvicorn.config.LOGGING_CONFIG,
         # Hard transport limit; the app refuses frames above max_frame_bytes itself with a clear error.
         ws_max_size=settings.max_frame_bytes * 4,
         ws_ping_interval=20,
@@ -74,20 +81,34 @@ def cmd_serve(args: argparse.Namespace) -> None:
         lifespan="on",
         proxy_headers=True,
     )
+    # SIGTERM first sends every participant to another node (close 1012), then stops.
+    DrainingServer(config, app.state.services).run()
 
 
 def cmd_media(args: argparse.Namespace) -> None:
-    import logging
-
-    from podium.media.node import run
+    from podium.core.logs import configure
+    from podium.media.node import Advertise, run
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s media %(levelname)s %(message)s"
-    )
+    configure(settings.log_level, settings.log_format, "media")
+    advertise = None
+    if args.advertise:
+        if not settings.redis_url:
+            raise SystemExit("podium: --advertise registers the node in Redis: set PODIUM_REDIS_URL")
+        if not args.advertise.startswith(("ws://", "wss://")):
+            raise SystemExit("podium: --advertise takes the URL web nodes reach, ws://host:port")
+        advertise = Advertise(
+            url=args.advertise,
+            redis_url=settings.redis_url,
+            prefix=settings.redis_prefix,
+            capacity=args.capacity or settings.media_capacity,
+            heartbeat=settings.media_heartbeat,
+            ttl=settings.media_node_ttl,
+            drain_timeout=settings.media_drain_timeout,
+        )
     _install_plugin_layouts(settings)
     print(f"Podium media node on ws://{args.host}:{args.port}", flush=True)
-    asyncio.run(run(args.host, args.port))
+    asyncio.run(run(args.host, args.port, advertise=advertise))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -209,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
     media = sub.add_parser("media", help="run a media node (the MCU for large rooms)")
     media.add_argument("--host", default="127.0.0.1", help="interface of the control endpoint and media")
     media.add_argument("--port", type=int, default=8090, help="control endpoint port")
+    media.add_argument(
+        "--advertise",
+        metavar="URL",
+        help="register in Redis under this control URL (ws://host:port web nodes can reach), "
+        "for PODIUM_MEDIA_URL=registry",
+    )
+    media.add_argument("--capacity", type=int, help="participants this node is sized for")
     media.set_defaults(func=cmd_media)
 
     sub.add_parser("worker", help="run background jobs (webhook deliveries)").set_defaults(func=cmd_worker)

@@ -9,17 +9,19 @@ from typing import Any
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 
 from podium.core import tenants
 from podium.core.auth.keys import SecretBox
+from podium.core.channels import ResilientRedisPubSub
 from podium.core.media_client import MediaClient
+from podium.core.media_pool import MediaPool, MediaRegistry
 from podium.core.media_process import EmbeddedMediaNode
 from podium.core.outputs import Outputs
 from podium.core.outputs.service import output_hook_view
 from podium.core.plugins.host import PluginHost
 from podium.core.plugins.manager import build_plugin_manager
 from podium.core.presence import Presence
+from podium.core.realtime.connection import CloseCode
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
@@ -38,8 +40,9 @@ def make_channels(settings: Settings) -> ChannelsPlugin:
     if settings.redis_url:
         from redis.asyncio import Redis
 
-        backend = RedisChannelsPubSubBackend(
-            redis=Redis.from_url(settings.redis_url), key_prefix=settings.redis_prefix
+        # Resubscribes by itself when Redis comes back after an outage.
+        backend = ResilientRedisPubSub(
+            Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
         )
     else:
         backend = MemoryChannelsBackend()
@@ -52,13 +55,29 @@ class Services:
     def __init__(self, settings: Settings, channels: ChannelsPlugin) -> None:
         self.settings = settings
         self.box = SecretBox(settings.resolved_secret_key())
+        #: For readiness checks, the media registry and queue metrics (short timeouts: fail fast).
+        self.redis: Any = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            self.redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        #: Set by ``drain`` (SIGTERM): sockets are sent to another node and /readyz says 503.
+        self.draining = False
         self.hub = Hub(channels, Presence("", settings.presence_timeout), settings.redis_prefix)
         self.presence = self.hub.presence
         self.presence.node_id = self.hub.node_id
         self.media_node = EmbeddedMediaNode() if settings.media_url == "" else None
         url = self.media_node.url if self.media_node is not None else settings.media_url
         self.routing = MediaRouting(settings, self.presence, self.hub, None)
-        if url != "off":
+        if url == "registry":
+            self.routing.media = MediaPool(
+                MediaRegistry(self.redis, settings.redis_prefix),
+                self.routing.on_event,
+                self.routing.on_restart,
+                node_ttl=settings.media_node_ttl,
+                check_every=settings.media_heartbeat / 2,
+            )
+        elif url != "off":
             self.routing.media = MediaClient(url, self.routing.on_event, self.routing.on_restart)
         self.actions = RoomActions(settings, self.presence, self.hub, self.routing)
         # A fresh plugin manager per app: built-ins, PODIUM_PLUGINS and entry points, checked now.
@@ -115,6 +134,23 @@ class Services:
             await self.routing.media.stop()
         if self.media_node is not None:
             await self.media_node.stop()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    async def drain(self, grace: float = 5.0) -> int:
+        """Stop taking participants and send the connected ones elsewhere (close code 1012).
+
+        Clients reconnect with the same token; the load balancer, which sees /readyz answer
+        503 from now on, sends them to another node. Returns how many sockets were closed."""
+        self.draining = True
+        connections = self.hub.connections()
+        for conn in connections:
+            conn.close(CloseCode.RECONNECT, "reconnect")
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + grace
+        while self.hub.local_count() and loop.time() < ends:  # noqa: ASYNC110 (sockets leave on their own)
+            await asyncio.sleep(0.05)
+        return len(connections)
 
     async def signing_key(self, key_id: str) -> tuple[str, str] | None:
         return await tenants.signing_key(key_id, self.box)

@@ -55,6 +55,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: The media node (MCU for large rooms) to use, ``ws://host:port``. Empty: ``podium serve``
     #: starts its own beside itself. ``off``: no MCU (large rooms get ``media_unavailable``).
     media_url: str = ""
+    #: With ``PODIUM_MEDIA_URL=registry`` MCU rooms are placed on the media nodes registered in
+    #: Redis (``podium media --advertise``). Nodes beat every ``media_heartbeat`` seconds; one
+    #: silent for ``media_node_ttl`` seconds is dead, and its rooms move to another node.
+    media_heartbeat: float = 2.0
+    media_node_ttl: float = 6.0
+    #: Participants one media node is sized for (``podium media --capacity`` overrides it).
+    media_capacity: int = 100
+    #: A draining media node (first SIGTERM) exits when its rooms are empty or after this long.
+    media_drain_timeout: float = 600.0
+    #: ``json``: one JSON object per log line, with room, tenant and participant ids when known.
+    log_format: Literal["text", "json"] = "text"
     #: An admitted attendee whose connection dropped skips the lobby when back within this many seconds.
     rejoin_grace: float = 120.0
     #: STUN/TURN servers for peer-to-peer media, as a JSON list of ``RTCIceServer``s:
@@ -132,8 +143,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MAX_FRAME_BYTES must be at least 1024")
         if self.chat_max_length < 1 or self.chat_rate_burst < 1 or self.chat_rate_per_second <= 0:
             raise SettingsError("chat limits must be positive")
-        if self.media_url not in ("", "off") and not self.media_url.startswith(("ws://", "wss://")):
-            raise SettingsError("PODIUM_MEDIA_URL must be empty, off, or a ws:// or wss:// URL")
+        if self.media_url not in ("", "off", "registry") and not self.media_url.startswith(
+            ("ws://", "wss://")
+        ):
+            raise SettingsError("PODIUM_MEDIA_URL must be empty, off, registry, or a ws:// or wss:// URL")
+        if self.media_url == "registry" and not self.redis_url:
+            raise SettingsError("PODIUM_MEDIA_URL=registry needs PODIUM_REDIS_URL")
+        if self.media_node_ttl <= self.media_heartbeat:
+            raise SettingsError("PODIUM_MEDIA_NODE_TTL must be longer than PODIUM_MEDIA_HEARTBEAT")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
         if self.webhook_lease <= self.webhook_timeout:

@@ -20,9 +20,10 @@ from websockets.exceptions import ConnectionClosed
 
 from podium.media import control
 from podium.media.outputs import NodeOutputs
+from podium.media.registry import NodeRecord, Registration
 from podium.media.session import MediaError, RoomEvents, RoomSession
 
-__all__ = ["MediaNode", "run"]
+__all__ = ["Advertise", "MediaNode", "run"]
 
 log = logging.getLogger(__name__)
 LOAD_EVERY = 5.0
@@ -39,6 +40,8 @@ class MediaNode:
         self._cpu = (time.process_time(), time.monotonic())
         #: Recordings, HLS and RTMP outputs, by room.
         self.outputs = NodeOutputs(self._emit_output)
+        #: Draining: rooms it holds go on, new rooms are refused (``node_draining``).
+        self.draining = False
 
     # ---- control connections --------------------------------------------------------------------------
 
@@ -90,6 +93,8 @@ class MediaNode:
             totals["participants"] = sum(len(r.participants) for r in self.rooms.values())
             return control.Ok(id=request.id, stats=totals)
         room = self.rooms.get(request.room)
+        if room is None and self.draining and isinstance(request, control.ConnectParticipant):
+            raise MediaError("node_draining", "this media node is shutting down; place the room elsewhere")
         if isinstance(request, control.CloseRoom):
             if room is not None:
                 await self.outputs.close_room(request.room)
@@ -181,27 +186,113 @@ class MediaNode:
                 with contextlib.suppress(ConnectionClosed):
                     await ws.send(message)
 
+    async def record(self, url: str, capacity: int) -> NodeRecord:
+        """This node's registry record: load, rooms and cumulative counters."""
+        load = self.load()
+        stats: dict[str, float] = {}
+        for each in list(self.rooms.values()):
+            for name, value in (await each.counters()).items():
+                stats[name] = stats.get(name, 0) + value
+        return NodeRecord(
+            url=url,
+            capacity=capacity,
+            rooms=load.rooms,
+            participants=load.participants,
+            cpu_percent=load.cpu_percent,
+            draining=self.draining,
+            room_keys=sorted(self.rooms),
+            stats=stats,
+            pid=os.getpid(),
+        )
+
+    def idle(self) -> bool:
+        """No participant is connected in any room (a draining node may exit)."""
+        return not any(r.participants for r in self.rooms.values())
+
     async def close(self) -> None:
         for key in list(self.rooms):
             await self.outputs.close_room(key)
             await self.rooms.pop(key).close()
 
 
-async def run(host: str, port: int, ready: asyncio.Event | None = None) -> None:
-    """Serve the control endpoint at ``ws://host:port/`` until SIGTERM/SIGINT."""
+class Advertise(msgspec.Struct, kw_only=True, frozen=True):
+    """How a standalone node registers in Redis (``podium media --advertise``)."""
+
+    url: str
+    redis_url: str
+    prefix: str = "podium"
+    capacity: int = 100
+    heartbeat: float = 2.0
+    ttl: float = 6.0
+    #: A draining node (first SIGTERM) exits when its rooms are empty or after this many seconds.
+    drain_timeout: float = 600.0
+
+
+async def _drain(node: MediaNode, registration: Registration | None, advertise: Advertise) -> None:
+    """Take no new rooms; wait until the rooms in progress are over, or the deadline."""
+    node.draining = True
+    if registration is not None:
+        # Tell the web nodes now rather than at the next beat.
+        with contextlib.suppress(Exception):
+            await registration.beat(await node.record(advertise.url, advertise.capacity))
+    deadline = advertise.drain_timeout
+    log.info("media node draining: %d rooms, waiting up to %.0fs", len(node.rooms), deadline)
+    ends = time.monotonic() + deadline
+    while not node.idle() and time.monotonic() < ends:  # noqa: ASYNC110 (participants leave on their own)
+        await asyncio.sleep(0.5)
+
+
+async def run(
+    host: str, port: int, ready: asyncio.Event | None = None, advertise: Advertise | None = None
+) -> None:
+    """Serve the control endpoint at ``ws://host:port/`` until SIGTERM/SIGINT.
+
+    With ``advertise`` the node registers in Redis, and the first SIGTERM drains it (no new
+    rooms; exit when its rooms are empty or ``drain_timeout`` passes); a second one stops it now.
+    """
     node = MediaNode()
     stop = asyncio.Event()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
+    registration: Registration | None = None
+    redis: Any = None
+    if advertise is not None:
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(advertise.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        registration = Registration(
+            redis, advertise.prefix, advertise.url, every=advertise.heartbeat, ttl=advertise.ttl
+        )
     server: Server
     async with serve(node.handle, host, port, max_size=256 * 1024) as server:
         reporter = loop.create_task(node.report_load())
+        beating: asyncio.Task[None] | None = None
+        if registration is not None and advertise is not None:
+            capacity = advertise.capacity
+            beating = loop.create_task(registration.run(lambda: node.record(advertise.url, capacity)))
         log.info("media node %d listening on ws://%s:%d", os.getpid(), host, port)
         if ready is not None:
             ready.set()
         await stop.wait()
+        if advertise is not None and signals == 1 and node.rooms:
+            stop.clear()
+            draining = loop.create_task(_drain(node, registration, advertise))
+            await asyncio.wait([draining, loop.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED)
+            draining.cancel()
+        if beating is not None:
+            beating.cancel()
+        if registration is not None:
+            await registration.withdraw()
+            await redis.aclose()
         reporter.cancel()
         server.close()
         await node.close()

@@ -11,6 +11,7 @@ from litestar import WebSocket
 
 from podium.core.auth.permissions import Role
 from podium.core.chat import RateLimiter
+from podium.core.metrics import WS_MESSAGES
 from podium.core.presence import SessionStatus
 from podium.core.realtime.protocol import Error, ParticipantInfo, ServerMessage, encode
 from podium.core.rooms import RoomInfo
@@ -25,6 +26,8 @@ class CloseCode:
 
     TOO_BIG = 1009
     SERVER_ERROR = 1011
+    #: "Service Restart": this node is shutting down; reconnect (a load balancer picks another node).
+    RECONNECT = 1012
     SLOW_CONSUMER = 1013
     BAD_REQUEST = 4400
     UNAUTHORIZED = 4401
@@ -58,6 +61,8 @@ class _CloseRequest:
         self.code = code
         self.reason = reason
 
+
+_SENT = WS_MESSAGES.labels(direction="out")
 
 #: Frames queued for a client that does not read; past this it is cut off.
 OUTBOX_LIMIT = 2048
@@ -136,6 +141,7 @@ class Connection:
                     await self.socket.close(code=item.code, reason=item.reason)
                     return
                 await send({"type": "websocket.send", "text": item, "bytes": None})
+                _SENT.inc()
         except Exception:  # the peer went away; the receive loop notices and cleans up
             log.debug("writer for %s stopped", self.id, exc_info=True)
 

@@ -8,6 +8,7 @@ refused upgrade); see docs/realtime.md.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -15,10 +16,12 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.datastructures import State
 
+from podium.core import logs
 from podium.core.auth import tokens
 from podium.core.auth.permissions import Action, Role, can
 from podium.core.chat import RateLimiter
 from podium.core.errors import PodiumError
+from podium.core.metrics import JOIN_SECONDS, WS_MESSAGES
 from podium.core.realtime.connection import CloseCode, Connection, close_code_for
 from podium.core.realtime.protocol import (
     Ack,
@@ -53,6 +56,7 @@ __all__ = ["room_socket"]
 
 log = logging.getLogger(__name__)
 
+_RECEIVED = WS_MESSAGES.labels(direction="in")
 _CHAT_ACTION = {"everyone": Action.CHAT_EVERYONE, "moderators": Action.CHAT_MODERATORS}
 
 
@@ -61,11 +65,19 @@ async def room_socket(socket: WebSocket[Any, Any, State], tenant: str, room: str
     """One participant's realtime connection."""
     services: Services = socket.app.state.services
     await socket.accept()
+    if services.draining:
+        # This node is shutting down: the client reconnects and lands on another one.
+        await socket.close(code=CloseCode.RECONNECT, reason="reconnect")
+        return
+    started = time.perf_counter()
+    logs.bind(tenant=tenant, room=room)
     try:
         conn = await _admit(services, socket, tenant, room)
     except PodiumError as exc:
         await _refuse(socket, exc)
         return
+    JOIN_SECONDS.observe(time.perf_counter() - started)
+    logs.bind(participant=conn.id, room_id=conn.room.id)
     reason = "disconnected"
     try:
         reason = await _serve(services, conn)
@@ -117,6 +129,7 @@ async def _serve(services: Services, conn: Connection) -> str:
         if message["type"] == "websocket.disconnect":
             return "left" if message.get("code", 1000) in (1000, 1001) else "disconnected"
         data: str | bytes = message.get("text") or message.get("bytes") or b""  # type: ignore[assignment]
+        _RECEIVED.inc()
         size = len(data) if isinstance(data, bytes) or len(data) * 4 <= limit else len(data.encode())
         if size > limit:
             conn.error("frame_too_large", f"frames are limited to {limit} bytes")

@@ -17,8 +17,10 @@ from typing import Any
 
 import msgspec
 from litestar.channels import ChannelsPlugin, Subscriber
+from redis.exceptions import RedisError
 
 from podium.core.auth.permissions import Role
+from podium.core.errors import PodiumError
 from podium.core.presence import Presence
 from podium.core.realtime import envelope as env
 from podium.core.realtime.connection import Connection
@@ -71,7 +73,11 @@ class Hub:
         ops: list[env.Op] | None = None,
     ) -> None:
         payload = env.encode_envelope(event, audience=audience, targets=targets, exclude=exclude, ops=ops)
-        await self.channels.wait_published(payload, self.channel_of(room_id))
+        try:
+            await self.channels.wait_published(payload, self.channel_of(room_id))
+        except RedisError as exc:
+            # Redis is down or coming back: the command fails (not acknowledged); retry later.
+            raise PodiumError("unavailable", "realtime delivery is reconnecting; try again", 503) from exc
 
     # ---- local sockets ---------------------------------------------------------------------------------
 
@@ -105,6 +111,10 @@ class Hub:
 
     def local_count(self) -> int:
         return sum(len(feed.connections) for feed in self._feeds.values())
+
+    def connections(self) -> list[Connection]:
+        """Every socket on this node."""
+        return [conn for feed in self._feeds.values() for conn in feed.connections.values()]
 
     # ---- delivery --------------------------------------------------------------------------------------
 

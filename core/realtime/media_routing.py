@@ -18,6 +18,7 @@ from typing import Literal
 
 from podium.core.errors import PodiumError
 from podium.core.media_client import MediaClient
+from podium.core.media_pool import MediaPool
 from podium.core.presence import Presence
 from podium.core.realtime.connection import Connection
 from podium.core.realtime.hub import Hub
@@ -52,7 +53,9 @@ def next_mode(current: Mode, participants: int) -> Mode:
 class MediaRouting:
     """Media mode per room, and the MCU relay."""
 
-    def __init__(self, settings: Settings, presence: Presence, hub: Hub, media: MediaClient | None) -> None:
+    def __init__(
+        self, settings: Settings, presence: Presence, hub: Hub, media: MediaClient | MediaPool | None
+    ) -> None:
         self.settings = settings
         self.presence = presence
         self.hub = hub

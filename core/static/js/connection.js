@@ -12,6 +12,10 @@ const PONG_TIMEOUT_MS = 10000;
 const REQUEST_TIMEOUT_MS = 15000;
 /** Close code this client uses when it gives up on a silent socket (server logs "disconnected"). */
 const CLOSE_STALE = 4000;
+/** "Service restart": the server is draining; reconnect at once (another node takes the socket). */
+export const CLOSE_RECONNECT = 1012;
+/** The first reconnect after 1012 waits this much at most (jitter spreads a node's clients). */
+const RECONNECT_SPREAD_MS = 500;
 
 /** Whether a close code ends the session for good (kicked, ended, denied, full, bad token…). */
 export function isTerminalClose(code) {
@@ -163,10 +167,11 @@ export class RoomConnection {
       this.store.dispatch({ type: "client/closed", code, reason: event.reason });
       return;
     }
-    this.scheduleRetry();
+    this.scheduleRetry(code === CLOSE_RECONNECT);
   }
 
-  scheduleRetry() {
+  /** @param {boolean} moving the server asked us to reconnect (draining): go now, not after a back-off. */
+  scheduleRetry(moving = false) {
     this.attempt += 1;
     if (this.attempt > MAX_ATTEMPTS) {
       this.stopped = true;
@@ -175,7 +180,10 @@ export class RoomConnection {
     }
     // Exponential back-off with jitter, so a restarted server is not stampeded.
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.attempt - 1));
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    const delay =
+      moving && this.attempt === 1
+        ? Math.round(Math.random() * RECONNECT_SPREAD_MS)
+        : Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
     this.store.dispatch({ type: "client/retrying", attempt: this.attempt, retryAt: Date.now() + delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
