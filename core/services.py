@@ -27,7 +27,7 @@ from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
-from podium.core.webhooks import Webhooks
+from podium.core.webhooks import Webhooks, register_event_type
 
 __all__ = ["Services", "make_channels", "tenant_ref"]
 
@@ -88,6 +88,10 @@ class Services:
         self.actions.plugins = self.plugins
         self.webhooks = Webhooks(settings, self.box, run_jobs=settings.serve_runs_jobs)
         self.actions.notify = self.webhooks.outbox.emit_for_tenant
+        # Plugins' webhook events join the catalogue and leave through the same outbox.
+        for name, kind in self.plugins.webhooks.types.items():
+            register_event_type(name, kind.description, example={"room": {"id": 3, "slug": "all-hands"}})
+        self.plugins.webhooks.sink = self.webhooks.outbox.emit_for_tenant
         self._upkeep: asyncio.Task[None] | None = None
         self.outputs = self._outputs()
 

@@ -68,7 +68,6 @@
     var frame = root.document.createElement("iframe");
     frame.src = url.href;
     frame.allow = ALLOW;
-    frame.setAttribute("allowfullscreen", "");
     frame.title = options.title || "Podium meeting";
     frame.referrerPolicy = "origin";
     frame.style.border = "0";

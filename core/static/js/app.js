@@ -8,6 +8,8 @@ import { Mesh } from "./media/mesh.js";
 import { SpeakerDetector } from "./media/speaker.js";
 import { mountMediaSync } from "./media/sync.js";
 import { mountPlugins } from "./plugins.js";
+import { embedOrigin, mountEmbedBridge } from "./embed/bridge.js";
+import { applyEmbedOptions } from "./embed/options.js";
 import { createStore } from "./store.js";
 import { mountChat } from "./ui/chat.js";
 import { mountControls } from "./ui/controls.js";
@@ -58,11 +60,19 @@ const NARROW = window.matchMedia("(max-width: 719px)");
 
 function main() {
   const $ = (id) => document.getElementById(id);
-  const link = readLink(window.location, window.history, window.sessionStorage);
+  // A third-party iframe may not touch storage at all: reading the property throws.
+  const storage = (kind) => {
+    try {
+      return window[kind];
+    } catch {
+      return null;
+    }
+  };
+  const link = readLink(window.location, window.history, storage("sessionStorage"));
   const store = createStore();
   const connection = new RoomConnection({ url: socketUrl(window.location, link.tenant, link.room, link.token), store });
   const dialog = $("dialog");
-  const local = new LocalMedia(store);
+  const local = new LocalMedia(store, storage("localStorage"));
   const mesh = new Mesh({ store, connection, local, audioSink: $("audio-sink") });
   const mcu = new McuLink({ store, connection, local, audioSink: $("audio-sink") });
   const speaker = new SpeakerDetector({ store, mesh, local });
@@ -141,6 +151,12 @@ function main() {
 
   // For the iframe SDK and browser tests: the store is the page's public state.
   window.podium = Object.freeze({ store, connection, local, mesh, mcu });
+  // Embedding: UI options from the link, and the SDK bridge when the server named the embedder.
+  const embedded = applyEmbedOptions({ store, options, app: $("app"), mediaSync });
+  const sdkOrigin = embedOrigin();
+  if (sdkOrigin && window.parent !== window) {
+    mountEmbedBridge({ store, connection, local, layout: embedded.layout, origin: sdkOrigin });
+  }
 
   if (!link.ok || !link.token) {
     store.dispatch({ type: "client/closed", code: 4401, reason: link.ok ? "token_missing" : "bad_link" });

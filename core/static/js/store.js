@@ -79,6 +79,8 @@ export const initialState = Object.freeze({
     view: "stage",
     /** The newest chat id the user has had on screen. */
     lastSeenChatId: null,
+    /** The stage layout: grid (everyone alike) | speaker (the active speaker large). */
+    layout: "grid",
   }),
 });
 
@@ -256,6 +258,8 @@ export function reduce(state, action) {
       return { ...state, ui: { ...state.ui, tab: action.tab, view: action.tab } };
     case "ui/view":
       return { ...state, ui: { ...state.ui, view: action.view, tab: action.view === "stage" ? state.ui.tab : action.view } };
+    case "ui/layout":
+      return action.layout === state.ui.layout ? state : { ...state, ui: { ...state.ui, layout: action.layout } };
     case "ui/chat-seen":
       return action.id === state.ui.lastSeenChatId ? state : { ...state, ui: { ...state.ui, lastSeenChatId: action.id } };
     default:

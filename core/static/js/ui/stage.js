@@ -71,6 +71,10 @@ export function mountStage(stage, ctx) {
     if (!tiles.length) return;
     const width = gridWrap.clientWidth;
     const height = gridWrap.clientHeight;
+    if (ctx.store.getState().ui.layout === "speaker" && tiles.length > 1) {
+      speakerLayout(tiles, width, height);
+      return;
+    }
     let k = tiles.length;
     let fit = fitGrid(k, width, height);
     while (k > 1 && fit.h < MIN_TILE_H) fit = fitGrid(--k, width, height);
@@ -82,6 +86,22 @@ export function mountStage(stage, ctx) {
     more.hidden = rest <= 0;
     setText(more, rest > 0 ? `+${rest} more` : "");
     setAttr(more, "aria-label", rest > 0, `${rest} more people — show everyone`);
+  };
+  /** The featured tile as large as fits above one row of the others (which may hide behind "+N more"). */
+  const speakerLayout = (tiles, width, height) => {
+    const stripH = Math.max(MIN_TILE_H, Math.min(160, Math.floor(height * 0.22)));
+    const featureH = Math.max(MIN_TILE_H, Math.min(height - stripH - GAP, Math.floor(width / ASPECT)));
+    const rest = tiles.length - 1;
+    const fit = Math.max(1, Math.min(rest, Math.floor((width + GAP) / (stripH * ASPECT + GAP))));
+    const stripW = Math.floor(Math.min(stripH * ASPECT, (width - GAP * (fit - 1)) / fit));
+    tiles.forEach((tile, i) => { tile.hidden = i > fit; });
+    grid.style.setProperty("--feature-w", `${Math.floor(featureH * ASPECT)}px`);
+    grid.style.setProperty("--feature-h", `${featureH}px`);
+    grid.style.setProperty("--strip-w", `${stripW}px`);
+    grid.style.setProperty("--strip-h", `${Math.floor(stripW / ASPECT)}px`);
+    const hiddenCount = total - 1 - fit;
+    more.hidden = hiddenCount <= 0;
+    setText(more, hiddenCount > 0 ? `+${hiddenCount} more` : "");
   };
   new ResizeObserver(layout).observe(gridWrap);
 
@@ -171,7 +191,7 @@ export function mountStage(stage, ctx) {
       && previous.participants === state.participants && previous.room === state.room && previous.you === state.you
       && previous.media.remote === state.media.remote && previous.media.local === state.media.local
       && previous.media.speaker === state.media.speaker && previous.mediaMode === state.mediaMode
-      && previous.media.mcu === state.media.mcu;
+      && previous.media.mcu === state.media.mcu && previous.ui.layout === state.ui.layout;
     previous = state;
     if (same) return;
     setText(title, state.room?.name || "");
@@ -193,6 +213,13 @@ export function mountStage(stage, ctx) {
     }
     attach(compositeVideo, null);
     const people = sortedParticipants(state).slice(0, MAX_TILES);
+    const featuring = state.ui.layout === "speaker" && people.length > 1;
+    if (featuring) {
+      // Featured: the active speaker, else the first person who isn't you.
+      const at = Math.max(0, people.findIndex((p) => p.identity === state.media.speaker && p.id !== state.you?.id));
+      const featured = at || people.findIndex((p) => p.id !== state.you?.id);
+      people.unshift(...people.splice(Math.max(0, featured), 1));
+    }
     const ids = new Set(people.map((p) => p.id));
     for (const [id, t] of tiles) {
       if (ids.has(id)) continue;
@@ -200,6 +227,7 @@ export function mountStage(stage, ctx) {
       tiles.delete(id);
     }
     const els = people.map((p) => updateTile(state, p));
+    els.forEach((el, i) => el.classList.toggle("is-featured", featuring && i === 0));
     if (els.length !== grid.children.length || els.some((el, i) => grid.children[i] !== el)) replaceChildren(grid, els);
     renderScreens(state);
     total = n;
