@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +20,8 @@ from tests.support.client import TenantClient
 from tests.support.server import Deployment, Node
 from tests.support.webhooks import Delivery, Receiver
 
+#: The Node.js verification helper the docs point to.
+HELPER = Path(__file__).resolve().parents[2] / "core" / "static" / "embed" / "verify-webhook.mjs"
 #: Retries every ~0.2 s so a whole schedule runs in about a second.
 FAST = {
     "PODIUM_WEBHOOK_RETRY_SCHEDULE": "0.2,0.2,0.2,0.2,0.2",
@@ -333,3 +339,33 @@ async def test_other_tenants_cannot_see_or_redeliver(
         await other.close()
     await asyncio.sleep(0.5)
     assert len(receiver.deliveries) == 1
+
+
+async def test_the_documented_node_helper_verifies_real_deliveries(
+    tenant: TenantClient, receiver: Receiver, tmp_path: Path
+) -> None:
+    node_js = shutil.which("node")
+    if node_js is None:
+        pytest.skip("node is not installed")
+    endpoint_id, secret = await add_endpoint(tenant, receiver.url)
+    await tenant.http.post(f"/webhooks/endpoints/{endpoint_id}/test")
+    delivery = (await receiver.wait(1))[0]
+    script = tmp_path / "check.mjs"
+    script.write_text(
+        f"import {{ verifyWebhook }} from {json.dumps(str(HELPER))};\n"
+        "const [secret, headers, body] = JSON.parse(process.argv[2]);\n"
+        "try { const e = verifyWebhook(secret, headers, body); console.log('ok ' + e.type); }\n"
+        "catch (err) { console.log('refused: ' + err.message); }\n"
+    )
+
+    def check(secret_: str, headers: dict[str, str], body: bytes) -> str:
+        args = json.dumps([secret_, headers, body.decode()])
+        done = subprocess.run(
+            [node_js, str(script), args], capture_output=True, text=True, timeout=30, check=True
+        )
+        return done.stdout.strip()
+
+    assert check(secret, delivery.headers, delivery.body) == "ok webhook.test"
+    assert check(secret, delivery.headers, delivery.body + b" ").startswith("refused: no signature")
+    stale = {**delivery.headers, "webhook-timestamp": str(int(delivery.headers["webhook-timestamp"]) - 600)}
+    assert check(secret, stale, delivery.body).startswith("refused: webhook-timestamp")

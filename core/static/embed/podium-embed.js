@@ -198,7 +198,7 @@
     startRecording: ["options"],
     stopRecording: [],
     startStreaming: ["options"],
-    stopStreaming: [],
+    stopStreaming: ["options"],
     pluginCommand: ["plugin", "action", "data"],
     hangUp: [],
     endMeeting: [],

@@ -29,6 +29,16 @@ export class Api {
     return data;
   }
 
+  /** A file the API serves (recordings), as an object URL; revoke it when done. */
+  async objectUrl(url) {
+    const response = await fetch(url, { headers: { Authorization: `Bearer ${this.secret}` } });
+    if (!response.ok) {
+      const err = (await response.json().catch(() => null))?.error || {};
+      throw new ApiError(response.status, err.code || "http_error", err.message || response.statusText);
+    }
+    return URL.createObjectURL(await response.blob());
+  }
+
   get(path) { return this.call("GET", path); }
   post(path, body = {}) { return this.call("POST", path, body); }
   put(path, body) { return this.call("PUT", path, body); }

@@ -57,26 +57,40 @@ export function mountOrigins(root, api) {
 
 export function mountRecordings(root, api) {
   return section(root, "Recordings", async (ctx) => {
-    const found = await api.optional("/recordings");
+    const found = await api.optional("/recordings?limit=200");
     if (found === null) {
       replaceChildren(ctx.body, h("p", { class: "muted", "data-testid": "recordings-unavailable" }, "This server does not record yet."));
       return;
     }
-    const items = Array.isArray(found) ? found : found.recordings || [];
-    const rows = items.map((r) => {
-      const link = r.download_url || r.url || null;
-      return h("tr", {},
-        h("td", {}, h("code", {}, String(r.id))), h("td", {}, r.room || r.room_slug || ""), h("td", {}, r.status || r.state || ""),
-        h("td", {}, when(r.started_at || r.created_at)),
-        h("td", { class: "actions" },
-          link ? h("a", { class: "btn btn-quiet", href: link, target: "_blank", rel: "noopener" }, "Play / download") : null,
-          button("Delete", () => ctx.run(async () => {
-            if (!window.confirm("Delete this recording?")) return;
-            await api.delete(`/recordings/${r.id}`);
-            await ctx.reload();
-          }), { class: "btn-danger" })));
-    });
-    replaceChildren(ctx.body, table(["Recording", "Room", "Status", "Started", ""], rows, "recordings-table"));
+    const player = h("div", { class: "detail", "data-testid": "recording-player" });
+    // Files need the API secret, so they are fetched here and handed to the player as blobs.
+    const fetchFile = async (r) => {
+      const url = await api.objectUrl(r.download_url);
+      setTimeout(() => URL.revokeObjectURL(url), 10 * 60 * 1000);
+      return url;
+    };
+    const rows = (found.recordings || []).map((r) => h("tr", { dataset: { recording: r.id, state: r.state } },
+      h("td", {}, h("code", {}, r.id)), h("td", {}, r.room), h("td", {}, r.state, r.error ? ` — ${r.error}` : ""),
+      h("td", {}, when(r.started_at)), h("td", {}, r.duration ? `${Math.round(r.duration)} s` : "—"),
+      h("td", {}, r.size ? `${(r.size / 1e6).toFixed(1)} MB` : "—"),
+      h("td", { class: "actions" },
+        r.download_url ? button("Play", () => ctx.run(async () => {
+          replaceChildren(player, h("h3", {}, `${r.room} · ${when(r.started_at)}`),
+            h("video", { controls: true, autoplay: true, src: await fetchFile(r), style: "max-width:100%;max-height:60vh" }));
+        })) : null,
+        r.download_url ? button("Download", () => ctx.run(async () => {
+          const a = h("a", { href: await fetchFile(r), download: `${r.room}-${r.id}.webm` });
+          document.body.append(a);
+          a.click();
+          a.remove();
+        })) : null,
+        button("Delete", () => ctx.run(async () => {
+          if (!window.confirm("Delete this recording and its files?")) return;
+          await api.delete(`/recordings/${r.id}`);
+          await ctx.reload();
+        }), { class: "btn-danger" })),
+    ));
+    replaceChildren(ctx.body, table(["Recording", "Room", "State", "Started", "Length", "Size", ""], rows, "recordings-table"), player);
   });
 }
 

@@ -78,23 +78,39 @@ export function eventFor(action, state, prev) {
     default:
       break;
   }
-  if (/^(recording|streaming)\./.test(action.type)) {
-    const { type, ...rest } = action;
-    const kind = type.startsWith("recording.") ? "recordingStatusChanged" : "streamingStatusChanged";
-    return [kind, { status: type.split(".").slice(1).join("."), ...rest }];
-  }
   return null;
+}
+
+/** `outputs` (in welcome and on every change) → recordingStatusChanged / streamingStatusChanged. */
+function outputsWatcher(emit) {
+  let recording = false;
+  let live = false;
+  return (outputs) => {
+    if (!outputs) return;
+    const items = outputs.outputs || [];
+    if (outputs.recording !== recording) {
+      recording = outputs.recording;
+      emit("recordingStatusChanged", { recording, outputs: items.filter((o) => o.kind === "recording") });
+    }
+    const streams = items.filter((o) => o.kind !== "recording");
+    if (outputs.live !== live) {
+      live = outputs.live;
+      emit("streamingStatusChanged", { live, outputs: streams });
+    }
+  };
 }
 
 export function mountEmbedBridge({ store, connection, local, layout, origin, parent = window.parent, win = window }) {
   const post = (message) => parent.postMessage({ protocol: PROTOCOL, ...message }, origin);
   const emit = (event, data) => post({ kind: "event", event, data });
-  const refs = new Set();
+  const outputs = outputsWatcher(emit);
 
   // ---- events ----------------------------------------------------------------------------------------
   store.subscribe((state, action, prev) => {
     const mapped = eventFor(action, state, prev);
-    if (mapped && !(action.type === "error" && refs.has(action.ref))) emit(...mapped);
+    if (mapped) emit(...mapped);
+    if (action.type === "outputs") outputs(action);
+    if (action.type === "welcome") outputs(action.outputs);
     if (state.mediaMode !== prev.mediaMode && state.mediaMode && prev.mediaMode) {
       emit("mediaModeChanged", { mode: state.mediaMode });
     }
@@ -177,7 +193,7 @@ export function mountEmbedBridge({ store, connection, local, layout, origin, par
     startRecording: async ({ options = {} }) => ({ id: await request("recording.start", options) }),
     stopRecording: async () => ({ id: await request("recording.stop", {}) }),
     startStreaming: async ({ options = {} }) => ({ id: await request("streaming.start", options) }),
-    stopStreaming: async () => ({ id: await request("streaming.stop", {}) }),
+    stopStreaming: async ({ options = {} }) => ({ id: await request("streaming.stop", options) }),
     pluginCommand: async ({ plugin, action, data = null }) => ({
       id: await request("plugin", { plugin: need(plugin, "plugin"), action: need(action, "action"), data }),
     }),
@@ -196,16 +212,6 @@ export function mountEmbedBridge({ store, connection, local, layout, origin, par
     },
   };
 
-  // Refusals of commands sent on the embedder's behalf are answered through the promise, so
-  // their `error` frames are not also broadcast as error events.
-  const original = connection.send.bind(connection);
-  let inCommand = false;
-  connection.send = (type, payload) => {
-    const ref = original(type, payload);
-    if (inCommand && ref) refs.add(ref);
-    return ref;
-  };
-
   win.addEventListener("message", async (event) => {
     if (event.origin !== origin || event.source !== parent) return;
     const msg = event.data;
@@ -217,12 +223,9 @@ export function mountEmbedBridge({ store, connection, local, layout, origin, par
       return;
     }
     try {
-      inCommand = true;
-      const pending = handler(msg.args && typeof msg.args === "object" ? msg.args : {});
-      inCommand = false;
-      reply(true, { result: (await pending) ?? null });
+      const result = await handler(msg.args && typeof msg.args === "object" ? msg.args : {});
+      reply(true, { result: result ?? null });
     } catch (err) {
-      inCommand = false;
       reply(false, { error: { code: err?.code || "failed", message: err?.message || String(err) } });
     }
   });
