@@ -104,12 +104,31 @@ register_event_type(
         },
     },
 )
-for _what, _verbs in (
-    ("recording", ("started", "ready", "failed")),
-    ("streaming", ("started", "stopped", "failed")),
-):
-    for _verb in _verbs:
-        register_event_type(f"{_what}.{_verb}", f"{_what} {_verb}", example={"room": _ROOM})
+_RECORDING = {
+    "id": "out_5f2c…",
+    "room": "all-hands",
+    "state": "ready",
+    "duration": 3600.0,
+    "download_url": "…",
+}
+register_event_type(
+    "recording.started", "a recording of the room started", example={"room": _ROOM, "recording": {}}
+)
+register_event_type(
+    "recording.ready",
+    "a recording finished processing; its download_url fetches the file with an API key",
+    example={"room": _ROOM, "recording": _RECORDING},
+)
+register_event_type(
+    "recording.failed",
+    "a recording could not be completed; error says why",
+    example={"room": _ROOM, "recording": {**_RECORDING, "state": "failed", "error": "…"}},
+)
+register_event_type("streaming.started", "the room went live (HLS, or an RTMP push)", example={"room": _ROOM})
+register_event_type("streaming.stopped", "a live output stopped", example={"room": _ROOM})
+register_event_type(
+    "streaming.failed", "a live output failed", example={"room": _ROOM, "stream": {"id": "…", "error": "…"}}
+)
 register_event_type(
     "webhook.test",
     "sent on request (dashboard, `POST …/endpoints/{id}/test`) to check a receiver",
