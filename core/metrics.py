@@ -104,6 +104,9 @@ class _SnapshotCollector(Collector):
             "podium_media_node_participants", "Participants on a media node", labels=["node"]
         )
         node_rooms = GaugeMetricFamily("podium_media_node_rooms", "Rooms on a media node", labels=["node"])
+        draining = GaugeMetricFamily(
+            "podium_media_node_draining", "1 while a media node drains (takes no new rooms)", labels=["node"]
+        )
         packets = CounterMetricFamily(
             "podium_media_node_packets",
             "RTP packets a media node sent and received",
@@ -116,10 +119,11 @@ class _SnapshotCollector(Collector):
             cpu.add_metric([node.url], node.cpu_percent)
             load.add_metric([node.url], node.participants)
             node_rooms.add_metric([node.url], node.rooms)
+            draining.add_metric([node.url], int(node.draining))
             packets.add_metric([node.url, "in"], node.stats.get("packets_in", 0))
             packets.add_metric([node.url, "out"], node.stats.get("packets_out", 0))
             encodes.add_metric([node.url], node.stats.get("encodes", 0))
-        yield from (cpu, load, node_rooms, packets, encodes)
+        yield from (cpu, load, node_rooms, draining, packets, encodes)
         if s.queue_depth is not None:
             yield GaugeMetricFamily(
                 "podium_job_queue_depth", "Jobs waiting in the arq queue", value=s.queue_depth

@@ -244,6 +244,54 @@ async def test_redis_restart_during_a_live_room(cluster: Cluster, people: list[S
         await via_b.close()
 
 
+async def test_a_draining_media_node_takes_no_new_rooms_and_exits_when_its_rooms_end(
+    cluster: Cluster, people: list[SyntheticParticipant]
+) -> None:
+    via_a = cluster.client(0)
+    try:
+        first = (await via_a.room(media_mode="mcu"))["slug"]
+        people.append(await SyntheticParticipant.join(via_a, first, NAMES[6], PALETTE[NAMES[6]], 550.0))
+        await people[-1].wait_mcu_connected(30)
+        placed = await placements(cluster)
+        (url,) = {v for k, v in placed.items() if k.endswith(":" + str(await _room_id(cluster, first)))}
+        draining = next(m for m in cluster.media if m.url == url)
+        draining.process.send_signal(signal.SIGTERM)
+
+        async def marked_draining() -> bool:
+            async with httpx.AsyncClient(timeout=5) as http:
+                text = (await http.get(cluster.web[0].url + "/metrics")).text
+            return f'podium_media_node_draining{{node="{url}"}} 1.0' in text
+
+        await eventually(marked_draining, 10, "the node reported as draining")
+        second = (await via_a.room(media_mode="mcu"))["slug"]
+        people.append(await SyntheticParticipant.join(via_a, second, NAMES[7], PALETTE[NAMES[7]], 990.0))
+        await people[-1].wait_mcu_connected(30)
+        second_key = f"{cluster.deployment.prefix}:{await _room_id(cluster, second)}"
+        assert (await placements(cluster))[second_key] != url
+        # Its room is still served; when the last participant leaves, the node exits on its own.
+        assert draining.process.poll() is None
+        frames = people[0].frames_received
+        await people[0].wait_frames(frames + 10, timeout=10)
+        await people.pop(0).leave()
+        await eventually(partial(_exited, draining), 15, "the drained media node exiting")
+        assert draining.process.returncode == 0, draining.output()[-2000:]
+    finally:
+        await via_a.close()
+
+
+async def _exited(media: MediaNodeProcess) -> bool:
+    return media.process.poll() is not None
+
+
+async def _room_id(cluster: Cluster, slug: str) -> int:
+    async with httpx.AsyncClient(timeout=5) as http:
+        response = await http.get(
+            f"{cluster.web[0].url}/api/v1/rooms/{slug}",
+            headers={"Authorization": f"Bearer {cluster.issued['secret']}"},
+        )
+    return int(response.json()["id"])
+
+
 async def test_sigterm_on_a_web_node_sends_its_participants_to_the_other(cluster: Cluster) -> None:
     via_a, via_b = cluster.client(0), cluster.client(1)
     try:
