@@ -26,6 +26,7 @@ from typing import Any
 
 import av
 from av.codec.context import Flags
+from av.video.frame import PictureType
 
 from podium.media.fanout import Feed
 from podium.media.recorder import FeedTap
@@ -71,7 +72,9 @@ class _Encoders:
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         ctx = video.codec_context
         ctx.time_base = _MS
-        ctx.gop_size = FPS * HLS_SEGMENT_SECONDS
+        # Keyframes come by the clock (every segment), not by frame count: the composite's frame
+        # rate dips on a busy machine, and a segment can only end on a keyframe.
+        ctx.gop_size = FPS * HLS_SEGMENT_SECONDS * 10
         ctx.bit_rate = VIDEO_BITRATE
         ctx.thread_count = 1
         # FLV and MP4-style muxers want SPS/PPS as extradata; MPEG-TS wants them in-band too.
@@ -79,7 +82,8 @@ class _Encoders:
         ctx.options = {
             "preset": "ultrafast",
             "tune": "zerolatency",
-            "x264-params": f"repeat-headers=1:scenecut=0:keyint_min={FPS * HLS_SEGMENT_SECONDS}"
+            "forced-idr": "1",
+            "x264-params": f"repeat-headers=1:scenecut=0"
             f":vbv-maxrate={VIDEO_BITRATE // 1000}:vbv-bufsize={VIDEO_BITRATE // 1000}",
         }
         audio = self.container.add_stream("aac", rate=48_000)
@@ -88,18 +92,25 @@ class _Encoders:
         audio.codec_context.flags |= Flags.global_header
         ctx.open()
         audio.codec_context.open()
+        # Copies the opened encoders' parameters (extradata: SPS/PPS, AudioSpecificConfig) into
+        # the streams, which is what output streams made from them as templates start from.
+        self.container.start_encoding()
         self.video, self.audio = video, audio
         self.vp8 = av.CodecContext.create("vp8", "r")
         self.opus = av.CodecContext.create("opus", "r")
         self.resampler = av.AudioResampler(format="fltp", layout="mono", rate=48_000, frame_size=1024)
         self.audio_pts: int | None = None
+        self.next_keyframe = 0.0
 
     def video_packets(self, data: bytes, seconds: float) -> list[av.Packet[Any]]:
         out: list[av.Packet[Any]] = []
         for frame in self.vp8.decode(av.Packet(data)):
             assert isinstance(frame, av.VideoFrame)
             frame.pts, frame.time_base = round(seconds * 1000), _MS
-            frame.pict_type = av.video.frame.PictureType.NONE
+            keyframe = seconds >= self.next_keyframe
+            if keyframe:
+                self.next_keyframe = (seconds // HLS_SEGMENT_SECONDS + 1) * HLS_SEGMENT_SECONDS
+            frame.pict_type = PictureType.I if keyframe else PictureType.NONE
             out.extend(self.video.codec_context.encode(frame))
         return out
 

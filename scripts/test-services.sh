@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real servers the test suite talks to are installed and running:
 # PostgreSQL and Redis on their default local ports, and Debian's Chromium for the browser
-# tests (Playwright drives it; it never downloads a browser). Idempotent; needs root to install.
+# tests (Playwright drives it; it never downloads a browser), and nginx's RTMP module. Idempotent; needs root to install.
 set -euo pipefail
 
 reachable() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -13,6 +13,14 @@ apt_install() {
 
 if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-dejavu-core
+fi
+
+# nginx with the RTMP module: the live-streaming tests push to it and read the stream back.
+# The tests start nginx themselves (their own config and port); the service stays off.
+if [ ! -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
+  apt_install nginx-light libnginx-mod-rtmp || apt_install nginx libnginx-mod-rtmp
+  if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  if [ -f /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
 fi
 
 if ! reachable 5432; then

@@ -53,6 +53,8 @@ class Deployment:
             PODIUM_ICE_SERVERS='[{"urls": ["stun:127.0.0.1:3478"]}]',
             PODIUM_TURN_URLS="turn:127.0.0.1:3478?transport=udp",
             PODIUM_TURN_SECRET=TURN_SECRET,
+            # The live-streaming tests push RTMP to an nginx on loopback.
+            PODIUM_STREAMING_PRIVATE_ADDRESSES="true",
         )
         env.update(self.extra)
         env.update(overrides)

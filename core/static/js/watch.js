@@ -44,6 +44,7 @@ function play() {
   if (window.Hls && window.Hls.isSupported()) {
     const hls = new window.Hls({ liveSyncDurationCount: 2, manifestLoadingMaxRetry: 10 });
     hls.on(window.Hls.Events.ERROR, (_event, data) => {
+      console.warn("hls.js:", data.type, data.details, data.fatal ? "(fatal)" : "", data.reason || (data.error && data.error.message) || "");
       if (data.fatal && data.type === window.Hls.ErrorTypes.NETWORK_ERROR) setTimeout(() => hls.startLoad(), 2000);
       else if (data.fatal) hls.recoverMediaError();
     });
@@ -58,9 +59,13 @@ function play() {
   video.play().catch(() => { /* autoplay may wait for a click */ });
 }
 
+video.addEventListener("error", () => console.warn("video error:", video.error && video.error.message));
+
 (async () => {
   if (await poll()) play();
-  const timer = setInterval(async () => {
+  const timer = setIntervalvideo.addEventListener("error", () => console.warn("video error:", video.error && video.error.message));
+
+(async () => {
     if (!(await poll())) clearInterval(timer);
   }, 5000);
 })();

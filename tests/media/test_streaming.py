@@ -1,0 +1,173 @@
+"""Live streaming an MCU room: HLS served by Podium (and played in Chromium), RTMP to a real nginx.
+
+One H.264/AAC transcode feeds both; each RTMP destination runs on its own, so one that cannot
+be reached is retried and reported while the others and the HLS stream go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import av
+import httpx
+import pytest
+from playwright.async_api import async_playwright
+
+from tests.media.test_mcu_room import _composite_shows, _join
+from tests.support.analysis import PALETTE, colours_present
+from tests.support.browser import launch_chromium
+from tests.support.client import TenantClient
+from tests.support.rtmp import RtmpServer
+from tests.support.server import free_port
+from tests.support.synthetic import SyntheticParticipant
+
+NAMES = list(PALETTE)
+
+
+@pytest.fixture
+def rtmp() -> Iterator[RtmpServer]:
+    server = RtmpServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def people() -> AsyncIterator[list[SyntheticParticipant]]:
+    joined: list[SyntheticParticipant] = []
+    yield joined
+    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
+
+
+def _segments(playlist: str) -> list[str]:
+    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
+
+
+def _read_rtmp(url: str, frames: int = 10) -> list[av.VideoFrame]:
+    """Play ``url`` back from nginx and decode ``frames`` video frames (blocking; run in a thread)."""
+    with av.open(url, timeout=(15, 15)) as container:
+        decoded = []
+        for frame in container.decode(video=0):
+            decoded.append(frame)
+            if len(decoded) >= frames:
+                break
+        return decoded
+
+
+async def _stream_state(
+    acme: TenantClient, room: str, stream_id: str, state: str, within: float = 30
+) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        streams = (await acme.http.get(f"/rooms/{room}/streams")).json()
+        if any(s["id"] == stream_id and s["state"] == state for s in streams):
+            return
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"{stream_id} never became {state}: {streams}")
+
+
+async def test_a_live_room_plays_over_hls_and_reaches_rtmp_services(
+    acme: TenantClient, people: list[SyntheticParticipant], rtmp: RtmpServer
+) -> None:
+    room = str((await acme.room(media_mode="mcu"))["slug"])
+    for index in range(2):
+        people.append(await _join(acme, room, index, loud=True))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    await asyncio.gather(*(_composite_shows(p, set(NAMES[:2])) for p in people))
+
+    # RTMP destinations must be on the tenant's allow-list.
+    refused = await acme.http.post(f"/rooms/{room}/streams", json={"destination": rtmp.url("podium")})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "rtmp_host_not_allowed"
+    bad = await acme.http.post(f"/rooms/{room}/streams", json={"destination": "http://127.0.0.1/live/x"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_rtmp_url"
+    hosts = await acme.http.put("/streaming/hosts", json={"hosts": ["127.0.0.1"]})
+    assert hosts.status_code == 200, hosts.text
+
+    hls = await acme.http.post(f"/rooms/{room}/streams", json={})
+    assert hls.status_code == 201, hls.text
+    again = await acme.http.post(f"/rooms/{room}/streams", json={})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "stream_running"
+    pushed = await acme.http.post(f"/rooms/{room}/streams", json={"destination": rtmp.url("podium")})
+    assert pushed.status_code == 201, pushed.text
+    assert pushed.json()["destination"].endswith("/live/••••")  # the stream key is never shown
+    # A destination nobody listens on: retried and reported; the rest goes on.
+    dead = await acme.http.post(
+        f"/rooms/{room}/streams", json={"destination": f"rtmp://127.0.0.1:{free_port()}/live/nobody"}
+    )
+    assert dead.status_code == 201, dead.text
+    await _stream_state(acme, room, dead.json()["id"], "retrying")
+
+    # RTMP: nginx plays back what Podium pushed, and it is the composite.
+    frames = await asyncio.to_thread(_read_rtmp, rtmp.url("podium"))
+    assert colours_present(frames[-1], {n: PALETTE[n] for n in NAMES[:2]}) == set(NAMES[:2])
+
+    # HLS: a viewer token, a playlist that moves on, segments that decode.
+    token = (await acme.http.post(f"/rooms/{room}/viewer-tokens", json={"identity": "fan"})).json()
+    watch = hls.json()["watch_url"]
+    async with httpx.AsyncClient(base_url=acme.base_url, timeout=10) as web:
+        assert (await web.get(f"{watch}/index.m3u8")).status_code == 401
+        joiner = await acme.token(room, "sneaky", "attendee")
+        assert (await web.get(f"{watch}/index.m3u8", params={"token": joiner})).status_code == 403
+        first = await _playlist(web, watch, token["token"])
+        await asyncio.sleep(4.5)
+        later = await _playlist(web, watch, token["token"])
+        assert _segments(later)[-1] != _segments(first)[-1]
+        assert re.search(r"#EXT-X-TARGETDURATION:[23]\b", later)
+        segment = await web.get(f"{watch}/{_segments(later)[-1].split('/')[-1]}")
+        assert segment.status_code == 200
+        path = Path(tempfile.mkdtemp()) / "segment.ts"
+        path.write_bytes(segment.content)
+        with av.open(str(path)) as container:
+            assert [s.type for s in container.streams] == ["video", "audio"]
+            assert len(list(container.decode(video=0))) >= 20
+
+        # The watch page plays it (hls.js in Chromium) and counts its viewer.
+        await _watch_plays(f"{acme.base_url}{token['watch_url'].split('?')[0]}?token={token['token']}")
+        status = (await web.get(f"{watch}/status", params={"token": token["token"]})).json()
+        assert status["state"] == "live" and status["viewers"] >= 1
+
+    # Stopping one destination leaves the others running; then stop everything.
+    stopped = await acme.http.post(f"/rooms/{room}/streams/{dead.json()['id']}/stop")
+    assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
+    running = {s["id"] for s in (await acme.http.get(f"/rooms/{room}/streams")).json()}
+    assert running == {hls.json()["id"], pushed.json()["id"]}
+    assert (await acme.http.post(f"/rooms/{room}/streams/stop")).status_code == 200
+    nothing = await acme.http.post(f"/rooms/{room}/streams/stop")
+    assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "stream_not_running"
+
+
+async def _playlist(web: httpx.AsyncClient, watch: str, token: str, within: float = 20) -> str:
+    deadline = time.monotonic() + within
+    while True:
+        reply = await web.get(f"{watch}/index.m3u8", params={"token": token, "v": "test"})
+        if reply.status_code == 200 and len(_segments(reply.text)) >= 2:
+            return reply.text
+        assert time.monotonic() < deadline, f"no playlist: {reply.status_code} {reply.text[:200]}"
+        await asyncio.sleep(0.5)
+
+
+async def _watch_plays(url: str) -> None:
+    """Open the watch page; its video must play on (``currentTime`` advancing for several seconds)."""
+    async with async_playwright() as playwright:
+        browser = await launch_chromium(playwright)
+        try:
+            page = await browser.new_page()
+            console: list[str] = []
+            page.on("console", lambda message: console.append(message.text))
+            await page.goto(url)
+            times: list[float] = []
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline:
+                times.append(float(await page.evaluate("document.getElementById('video').currentTime")))
+                if len(times) > 8 and times[-1] > 1 and times[-1] > times[-9] + 3:
+                    break
+                await asyncio.sleep(0.5)
+            else:
+                raise AssertionError(f"the watch page did not play: {times[-12:]} {console[-20:]}")
+            assert await page.locator("#state").text_content() == "LIVE"
+        finally:
+            await browser.close()
