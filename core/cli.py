@@ -112,16 +112,18 @@ def cmd_media(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    import logging
     import signal
 
     from podium.core.auth.keys import SecretBox
+    from podium.core.logs import configure
     from podium.core.webhooks import Webhooks
 
     settings = _settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s worker %(levelname)s %(message)s"
-    )
+    configure(settings.log_level, settings.log_format, "worker")
+    if args.metrics_port:
+        from podium.core.metrics import serve_process_metrics
+
+        serve_process_metrics(args.metrics_host, args.metrics_port)
 
     async def work() -> None:
         webhooks = Webhooks(settings, SecretBox(settings.resolved_secret_key()), run_jobs=True)
@@ -239,7 +241,12 @@ def build_parser() -> argparse.ArgumentParser:
     media.add_argument("--capacity", type=int, help="participants this node is sized for")
     media.set_defaults(func=cmd_media)
 
-    sub.add_parser("worker", help="run background jobs (webhook deliveries)").set_defaults(func=cmd_worker)
+    worker = sub.add_parser("worker", help="run background jobs (webhook deliveries)")
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve this process's Prometheus metrics on this port"
+    )
+    worker.add_argument("--metrics-host", default="127.0.0.1", help="interface of the metrics endpoint")
+    worker.set_defaults(func=cmd_worker)
 
     sub.add_parser("migrate", help="create or upgrade the database schema").set_defaults(func=cmd_migrate)
 

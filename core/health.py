@@ -105,6 +105,15 @@ async def _queue_depth(services: Services) -> int | None:
     return None
 
 
+async def _outputs() -> tuple[int, int]:
+    """Recordings in progress and live streams, deployment-wide (from ``room_output``)."""
+    from podium.core.db.tables import RoomOutput as O
+
+    recording = await O.count().where((O.kind == "recording") & (O.state == "recording"))
+    live = await O.count().where((O.kind != "recording") & O.state.is_in(["live", "retrying"]))
+    return int(recording), int(live)
+
+
 @get("/metrics", include_in_schema=False)
 async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     """Prometheus exposition: this node's counters and the deployment's shared gauges."""
@@ -120,7 +129,8 @@ async def metrics_endpoint(request: Request[Any, Any, Any]) -> Response[bytes]:
     snapshot.media_nodes = await _media_nodes(services)
     snapshot.queue_depth = await _queue_depth(services)
     try:
-        snapshot.recordings = await metrics.recordings()
+        recording, snapshot.streams = await asyncio.wait_for(_outputs(), CHECK_TIMEOUT)
+        snapshot.recordings = recording + (await metrics.recordings() or 0)
     except Exception as exc:
         log.warning("metrics: recordings count unavailable: %s", exc)
     snapshot.ready = all(v == "ok" for v in (await check_ready(services)).values())

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from podium.core import metrics
 from podium.core.settings import Settings
 
 __all__ = ["ArqJobs", "InProcessJobs", "JobFunction", "JobQueue", "arq_queue_name", "arq_redis_settings"]
@@ -67,6 +68,7 @@ class InProcessJobs(JobQueue):
                 await self.functions[name](arg)
             except Exception:
                 log.exception("job %s(%s) failed", name, arg)
+                metrics.job_failed(name)
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -107,7 +109,11 @@ def arq_worker(settings: Settings, functions: dict[str, JobFunction], **options:
 
     def wrap(name: str, fn: JobFunction) -> Any:
         async def job(ctx: dict[str, Any], arg: int) -> None:
-            await fn(arg)
+            try:
+                await fn(arg)
+            except Exception:
+                metrics.job_failed(name)
+                raise
 
         return func(job, name=name, max_tries=5)
 

@@ -77,6 +77,7 @@ class Snapshot:
         self.media_nodes: list[NodeRecord] = []
         self.queue_depth: int | None = None
         self.recordings: int | None = None
+        self.streams: int | None = None
         self.ready = True
 
 
@@ -130,7 +131,13 @@ class _SnapshotCollector(Collector):
             )
         if s.recordings is not None:
             yield GaugeMetricFamily(
-                "podium_recordings_in_progress", "Recordings running now", value=s.recordings
+                "podium_recordings_in_progress", "Recordings running now, deployment-wide", value=s.recordings
+            )
+        if s.streams is not None:
+            yield GaugeMetricFamily(
+                "podium_streams_live",
+                "HLS outputs and RTMP pushes running now, deployment-wide",
+                value=s.streams,
             )
 
 
@@ -165,6 +172,14 @@ async def recordings() -> int | None:
         value = source()
         total += int(await value) if inspect.isawaitable(value) else int(value)
     return total
+
+
+def serve_process_metrics(host: str, port: int) -> None:
+    """``/metrics`` of a process without a web server (``podium worker``): its own counters only."""
+    from prometheus_client import start_http_server
+
+    REGISTRY.unregister(_collector)  # the shared gauges are the web nodes' to report
+    start_http_server(port, addr=host)
 
 
 def render(snapshot: Snapshot) -> bytes:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from podium.core import __version__
+from podium.core import __version__, metrics
 from podium.core.auth.keys import SecretBox
 from podium.core.db.tables import Tenant, WebhookEndpoint, WebhookMessage
 from podium.core.db.tables import WebhookAttempt as AttemptRow
@@ -195,6 +195,8 @@ class Outbox:
                 response_body=excerpt,
             )
         )
+        if status is None or not 200 <= status < 300:
+            metrics.webhook_delivery_failed("error" if status is None else f"http_{status // 100}xx")
         if status is not None and 200 <= status < 300:
             await self._finish(message, "delivered", status, None)
         elif status == 410:

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from podium.core import cli
 from tests.conftest import dispose
 from tests.support.analysis import PALETTE, colours_present
 from tests.support.client import Member, TenantClient
@@ -43,8 +42,7 @@ class Cluster:
         self.deployment.cli("migrate")
         self.issued = self.deployment.create_tenant("Umbrella")
         self.media = [MediaNodeProcess(self.deployment), MediaNodeProcess(self.deployment)]
-        # The jobs module (podium worker) may be absent from a build; the rest does not need it.
-        self.worker = WorkerProcess(self.deployment) if hasattr(cli, "cmd_worker") else None
+        self.worker = WorkerProcess(self.deployment)
         self.web = [Node(self.deployment), Node(self.deployment)]
 
     def client(self, index: int) -> TenantClient:
@@ -56,8 +54,7 @@ class Cluster:
             node.stop()
         for media in self.media:
             media.stop(signal.SIGKILL)
-        if self.worker is not None:
-            self.worker.stop()
+        self.worker.stop()
         self.redis.stop()
         dispose(self.deployment)
 
@@ -127,6 +124,19 @@ async def test_participants_on_different_web_nodes_share_chat_presence_and_moder
         await host.request({"type": "participant.kick", "participant_id": ann.id})
         assert await ann.closed() == (4411, "kicked")
         await host.leave()
+        # Every role reports: web nodes the deployment (the arq queue included), the worker itself.
+        async with httpx.AsyncClient(timeout=5) as http:
+            web = (await http.get(cluster.web[1].url + "/metrics")).text
+            assert "podium_job_queue_depth 0.0" in web
+            worker_url = f"http://127.0.0.1:{cluster.worker.metrics_port}/metrics"
+
+            async def worker_metrics() -> bool:
+                try:
+                    return "podium_webhook_delivery_failures" in (await http.get(worker_url)).text
+                except httpx.HTTPError:
+                    return False
+
+            await eventually(worker_metrics, 15, f"podium worker's /metrics; log: {cluster.worker.output()}")
     finally:
         await via_a.close()
         await via_b.close()

@@ -117,9 +117,16 @@ class WorkerProcess:
 
     def __init__(self, deployment: Deployment) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix="podium-worker-", suffix=".log", delete=False)  # noqa: SIM115
+        self.metrics_port = free_port()
         self.process = subprocess.Popen(
-            [*PODIUM, "worker"], env=deployment.env(), stdout=self.log, stderr=subprocess.STDOUT
+            [*PODIUM, "worker", "--metrics-port", str(self.metrics_port)],
+            env=deployment.env(),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:
