@@ -16,6 +16,7 @@ import { mountControls } from "./ui/controls.js";
 import { dismiss } from "./ui/dialog.js";
 import { closeMenu } from "./ui/menu.js";
 import { mountNotices } from "./ui/notices.js";
+import { mountOutputs } from "./ui/outputs.js";
 import { mountParticipants } from "./ui/participants.js";
 import { mountPrejoin } from "./ui/prejoin.js";
 import { mountScreens } from "./ui/screens.js";
@@ -116,6 +117,7 @@ function main() {
   const screens = mountScreens({ screen: $("screen"), banner: $("banner"), app: $("app") }, ctx);
   const controls = mountControls($("controls"), ctx);
   const notices = mountNotices(ctx);
+  const outputs = mountOutputs({ meta: $("conn").parentElement, controls: $("controls") }, ctx);
   const plugins = mountPlugins({
     controls: $("controls"),
     panel: $("plugin-panel"),
@@ -138,7 +140,7 @@ function main() {
   };
   const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join });
 
-  const views = [shell, stage, people, chat, screens, controls, prejoin, plugins];
+  const views = [shell, stage, people, chat, screens, controls, prejoin, plugins, outputs];
   const renderAll = (state, action, prev) => {
     for (const view of views) view(state, action, prev);
   };

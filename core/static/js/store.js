@@ -52,6 +52,8 @@ export const initialState = Object.freeze({
   chat: Object.freeze([]),
   /** Plugins enabled in the room: `[{name, actions, client, state}]` as in welcome. */
   plugins: Object.freeze([]),
+  /** Recording and live streaming now: `{recording, live, outputs}` (the `outputs` message), or null. */
+  outputs: null,
   /** STUN/TURN servers from welcome, for peer connections. */
   iceServers: Object.freeze([]),
   media: Object.freeze({
@@ -141,6 +143,7 @@ export function reduce(state, action) {
         mediaMode: action.media_mode || null,
         iceServers: action.ice_servers || [],
         plugins: action.plugins || [],
+        outputs: action.outputs || null,
         ui,
       };
     }
@@ -181,6 +184,8 @@ export function reduce(state, action) {
     }
     case "chat.message":
       return { ...state, chat: mergeChat(state.chat, [action.message]) };
+    case "outputs":
+      return { ...state, outputs: { recording: action.recording, live: action.live, outputs: action.outputs || [] } };
     case "plugin.disabled":
       return { ...state, plugins: state.plugins.filter((p) => p.name !== action.plugin) };
     case "kicked":

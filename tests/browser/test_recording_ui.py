@@ -1,0 +1,61 @@
+"""Recording a peer-to-peer room from the web client: two Chromium participants, both in the file.
+
+A p2p room has no composite, so starting a recording moves its media to the MCU for as long
+as the recording runs; everyone sees the "Recording" badge; only hosts and moderators get
+the button.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import av
+import numpy as np
+from playwright.async_api import expect
+
+from tests.media.test_recording import download, wait_recording
+from tests.support.browser import Meeting, eventually
+
+
+def _camera_fraction(half: np.ndarray[Any, Any]) -> float:
+    """Share of the picture showing Chromium's fake camera (green), not background or a placeholder."""
+    red, green = half[..., 0].astype(np.int32), half[..., 1].astype(np.int32)
+    return float(np.count_nonzero((green > 100) & (green > red + 50))) / red.size
+
+
+async def test_a_host_records_a_p2p_room_and_the_file_shows_both_people(meeting: Meeting) -> None:
+    room = await meeting.room()
+    host, guest = await meeting.join_all(room, ("hana", "host"), ("gus", "attendee"))
+    await expect(host.page.get_by_test_id("toggle-recording")).to_be_visible()
+    await expect(guest.page.get_by_test_id("toggle-recording")).to_be_hidden()
+
+    await host.page.get_by_test_id("toggle-recording").click()
+    for person in (host, guest):
+        await expect(person.page.get_by_test_id("recording-indicator")).to_be_visible()
+        await eventually(person.state, lambda s: s["mediaMode"] == "mcu", f"{person.identity} in the MCU")
+    # Both cameras reach the media node before the clock starts.
+    await asyncio.sleep(8)
+    began = time.monotonic()
+    await expect(host.page.get_by_test_id("toggle-recording")).to_have_text("Stop recording")
+    await host.page.get_by_test_id("toggle-recording").click()
+    for person in (host, guest):
+        await expect(person.page.get_by_test_id("recording-indicator")).to_be_hidden()
+        # The recording is over: the room is peer-to-peer again.
+        await eventually(person.state, lambda s: s["mediaMode"] == "p2p", f"{person.identity} back in p2p")
+    assert time.monotonic() - began < 15
+
+    listed = (await meeting.tenant.http.get("/recordings", params={"room": room})).json()["recordings"]
+    assert len(listed) == 1 and listed[0]["started_by"] == "Hana"
+    ready = await wait_recording(meeting.tenant, listed[0]["id"], {"ready", "failed"})
+    assert ready["state"] == "ready", ready
+    with av.open(str(await download(meeting.tenant, ready["id"]))) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    last = frames[-5]
+    left, right = last[:, : last.shape[1] // 2], last[:, last.shape[1] // 2 :]
+    # Two tiles side by side, each a live camera (a tile without video is a dark placeholder).
+    assert _camera_fraction(left) > 0.3 and _camera_fraction(right) > 0.3, (
+        _camera_fraction(left),
+        _camera_fraction(right),
+    )
