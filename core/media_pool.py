@@ -89,6 +89,10 @@ class MediaRegistry:
             await pipe.execute()
         return winner
 
+    async def renew(self, room: str) -> None:
+        """Keep a room's placement while it is in use."""
+        await self.redis.expire(placement_key(self.prefix, room), PLACEMENT_TTL)
+
     async def unplace(self, room: str, url: str) -> None:
         await self._forget(keys=[placement_key(self.prefix, room)], args=[url])
         await self.redis.srem(node_rooms_key(self.prefix, url), room)
@@ -249,6 +253,7 @@ class MediaPool:
         self.nodes = nodes
         if current is not None and current in nodes:
             self.placed[room] = current
+            await self.registry.renew(room)
             return current
         # No placement, or its node is gone. A live node still holding the room (the
         # placement was lost with Redis's data) keeps it; otherwise the least-loaded takes it.

@@ -82,7 +82,10 @@ async def room_socket(socket: WebSocket[Any, Any, State], tenant: str, room: str
     try:
         reason = await _serve(services, conn)
     finally:
-        await services.actions.leave(conn, reason)  # type: ignore[arg-type]
+        try:
+            await services.actions.leave(conn, reason)  # type: ignore[arg-type]
+        except PodiumError as exc:  # Redis away: the session is closed; the others see it on reconnect
+            log.warning("participant %s left unannounced: %s", conn.id, exc.message)
         if conn.closed_by_server:
             await conn.drain()
         conn.stop()
