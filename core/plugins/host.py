@@ -8,10 +8,12 @@ plugin off for that tenant and tell the room (``plugin.disabled``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +156,9 @@ class PluginHost:
         self._failures: dict[tuple[str, str], int] = {}
         self._queues: dict[int, deque[tuple[str, RoomInfo, dict[str, Any]]]] = {}
         self._drains: dict[int, asyncio.Task[None]] = {}
+        # Synchronous hooks run here, so one that blocks can be cut off like an async one
+        # (its thread runs on, but the room does not wait for it).
+        self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin-hook")
 
     # ---- which plugins run -----------------------------------------------------------------------------
 
@@ -185,17 +190,25 @@ class PluginHost:
         ctx = PluginContext(self, name, room, config)
         args = {"ctx": ctx, **kwargs}
         hook = impl.function.__name__
+        budget = self.settings.plugin_hook_timeout
         try:
-            result = impl.function(*[args[a] for a in impl.argnames])
-            if inspect.isawaitable(result):
-                result = await asyncio.wait_for(result, self.settings.plugin_hook_timeout)
+            call: Callable[[], Any] = functools.partial(impl.function, *[args[a] for a in impl.argnames])
+            result: Any
+            if inspect.iscoroutinefunction(impl.function):
+                result = await asyncio.wait_for(call(), budget)
+            else:
+                result = await asyncio.wait_for(
+                    asyncio.get_running_loop().run_in_executor(self._sync_pool, call), budget
+                )
+                if inspect.isawaitable(result):
+                    result = await asyncio.wait_for(result, budget)
         except PodiumError:
             if refusals:
                 raise
             why = f"{hook} raised a refusal outside a command"
             log.warning("plugin %s: %s", name, why, exc_info=True)
         except TimeoutError:
-            why = f"{hook} took longer than {self.settings.plugin_hook_timeout:g} s"
+            why = f"{hook} took longer than {budget:g} s"
             log.warning("plugin %s: %s (room %s)", name, why, room.id)
         except Exception as exc:
             why = f"{hook} raised {type(exc).__name__}: {exc}"
@@ -254,9 +267,10 @@ class PluginHost:
         await asyncio.gather(*calls)
 
     async def settle(self) -> None:
-        """Wait for queued notifications (shutdown, tests)."""
+        """Wait for queued notifications, then let go of the hook threads (shutdown)."""
         while self._drains:
             await asyncio.gather(*list(self._drains.values()), return_exceptions=True)
+        self._sync_pool.shutdown(wait=False, cancel_futures=True)
 
     def room_created(self, room: RoomInfo) -> None:
         self._notify("podium_room_created", room)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from podium.core import hookimpl
@@ -46,9 +47,14 @@ async def podium_participant_joined(ctx: PluginContext) -> None:
 
 
 @hookimpl
-async def podium_chat_message(ctx: PluginContext, text: str) -> Any:
-    result = await _misbehave(ctx)
-    return 42 if ctx.config["mode"] == "garbage" else result
+def podium_chat_message(ctx: PluginContext, text: str) -> Any:
+    # Synchronous on purpose: a blocking sync hook must be cut off like an async one.
+    mode = ctx.config["mode"]
+    if mode == "raise":
+        raise RuntimeError("faulty chat filter raised on purpose")
+    if mode == "hang":
+        time.sleep(3)
+    return 42 if mode == "garbage" else None
 
 
 @hookimpl
