@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
+from tests.support.webhooks import Receiver
 
 QUESTION = {"question": "Lunch?", "options": ["Pizza", "Salad", "Soup"]}
 
@@ -79,3 +80,27 @@ async def test_a_tenant_without_polls_never_sees_them(new_tenant: TenantFactory)
     assert "polls" in [p["name"] for p in (host_a.first or {})["plugins"]]
     await command(host_a, "polls", "create", QUESTION)
     assert [m for m in await host_b.quiet(0.5) if m["type"] == "plugin.event"] == []
+
+
+async def test_closing_a_poll_sends_its_results_to_the_tenants_webhooks(new_tenant: TenantFactory) -> None:
+    acme = await new_tenant(polls={})
+    assert (await acme.http.patch("/tenant", json={"webhook_development": True})).status_code == 200
+    receiver = Receiver()
+    try:
+        endpoint = {"url": receiver.url, "events": ["plugin.polls.closed"]}
+        assert (await acme.http.post("/webhooks/endpoints", json=endpoint)).status_code == 201
+        room = await acme.room()
+        host = await acme.join(room["slug"], "hana", "host")
+        ann = await acme.join(room["slug"], "ann")
+        poll_id = (await command(host, "polls", "create", QUESTION))["id"]
+        await command(ann, "polls", "vote", {"poll_id": poll_id, "choices": [0]})
+        await command(host, "polls", "close", {"poll_id": poll_id})
+
+        (delivery,) = await receiver.wait(1, "plugin.polls.closed")
+        data = delivery.payload["data"]
+        assert data["room"]["slug"] == room["slug"]
+        assert data["poll"]["question"] == "Lunch?" and data["poll"]["total_voters"] == 1
+        assert data["poll"]["options"][0] == {"text": "Pizza", "votes": 1}
+        assert data["poll"]["voters"] == [{"identity": "ann", "name": "Ann", "choices": [0]}]
+    finally:
+        receiver.close()
