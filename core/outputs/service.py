@@ -294,10 +294,9 @@ class Outputs:
         await self._use_mcu(room)
         try:
             await media.start_output(self.routing.key(room.id), row["uid"], row["kind"], target)
-        except PodiumError as exc:
-            await RoomOutput.update(
-                {RoomOutput.state: "failed", RoomOutput.error: exc.message, RoomOutput.stopped_at: utcnow()}
-            ).where(RoomOutput.id == row["id"])
+        except PodiumError:
+            # Never started: the caller gets the error, and there is nothing to keep.
+            await RoomOutput.delete().where(RoomOutput.id == row["id"])
             await self._release_mcu(room)
             raise
 
