@@ -20,10 +20,10 @@ from tests.support.server import Deployment, Node
 
 @pytest_asyncio.fixture(loop_scope="session")
 async def plugin_meeting(browser: Browser, deployment: Deployment, node: Node) -> AsyncIterator[Meeting]:
-    """A meeting of a tenant of its own that enabled polls, slides and reactions."""
+    """A meeting of a tenant of its own that enabled the built-in plugins."""
     issued = deployment.create_tenant(f"Plugins {uuid.uuid4().hex[:6]}")
     tenant = TenantClient(node.url, node.ws_url, issued["tenant"], issued["key_id"], issued["secret"])
-    for name in ("polls", "slides", "reactions"):
+    for name in ("polls", "slides", "reactions", "qa", "layouts"):
         await enable(tenant, name)
     people = Meeting(browser, tenant)
     yield people
@@ -93,6 +93,35 @@ async def test_attendees_follow_the_presenters_slides(plugin_meeting: Meeting, t
 
     await hana.page.get_by_test_id("slide-stop").click()
     await expect(ann.page.get_by_test_id("plugin-stage")).to_be_hidden()
+
+
+async def test_hands_questions_reactions_and_the_layout_reach_everyone(plugin_meeting: Meeting) -> None:
+    room = await plugin_meeting.room()
+    hana, ann = await plugin_meeting.join_all(room, ("hana", "host"), ("ann", "attendee"))
+
+    await ann.page.get_by_test_id("hand-button").click()
+    await expect(ann.page.get_by_test_id("hand-button")).to_have_attribute("aria-pressed", "true")
+    await hana.page.get_by_test_id("qa-button").click()
+    await expect(hana.page.get_by_test_id("hand-row")).to_have_text(re.compile("1. Ann"))
+    await hana.page.get_by_test_id("hand-lower").click()
+    await expect(ann.page.get_by_test_id("hand-button")).to_have_attribute("aria-pressed", "false")
+
+    await ann.page.get_by_test_id("qa-button").click()
+    await ann.page.get_by_test_id("question-input").fill("Will there be a recording?")
+    await ann.page.get_by_test_id("question-submit").click()
+    question = hana.page.get_by_test_id("question")
+    await expect(question).to_contain_text("Will there be a recording?")
+    await question.get_by_test_id("question-upvote").click()
+    await expect(ann.page.get_by_test_id("question")).to_contain_text("1 vote")
+    await question.get_by_test_id("question-answer").click()
+    await expect(ann.page.get_by_test_id("question")).to_contain_text("answered")
+
+    await ann.page.get_by_test_id("reaction-button").first.click()
+    await expect(hana.page.get_by_test_id("reaction-bubble")).to_contain_text("Ann")
+
+    await expect(ann.page.get_by_test_id("layout-select")).to_be_hidden()  # hosts choose
+    await hana.page.get_by_test_id("layout-select").select_option("speaker")
+    await expect(ann.page.get_by_test_id("stage")).to_have_attribute("data-layout", "speaker")
 
 
 async def test_a_tenant_without_plugins_shows_no_plugin_ui(meeting: Meeting, acme: TenantClient) -> None:
