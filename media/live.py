@@ -161,6 +161,7 @@ class _RtmpPush:
         self.report = report
         self.packets: queue.Queue[Any] = queue.Queue(maxsize=_OUTPUT_BACKLOG)
         self.failures = 0
+        self.cpu_seconds = 0.0
         self.thread = threading.Thread(target=self._run, name=f"rtmp-{name}", daemon=True)
         self._stopping = threading.Event()
 
@@ -209,6 +210,7 @@ class _RtmpPush:
                 continue
             muxer.write(kind, packet)
             self.failures = 0
+            self.cpu_seconds = time.thread_time()
 
     def _retry(self, message: str) -> None:
         delay = RETRY_DELAYS[min(self.failures, len(RETRY_DELAYS) - 1)]
@@ -234,7 +236,9 @@ class LiveEncoder:
         self.hls: tuple[str, _Muxer | None, Path] | None = None
         self.rtmp: dict[str, _RtmpPush] = {}
         self.encoders: _Encoders | None = None
-        self.stats = {"video_frames": 0, "encode_seconds": 0.0}
+        #: ``encode_seconds``: decode+encode CPU; ``thread_seconds``: the encoder thread's whole CPU
+        #: (HLS muxing included); each RTMP push keeps its own ``cpu_seconds``.
+        self.stats = {"video_frames": 0, "encode_seconds": 0.0, "thread_seconds": 0.0}
         self._input: queue.Queue[Any] = queue.Queue(maxsize=_INPUT_BACKLOG)
         self._video_tap = FeedTap("video", self._on_video)
         self._audio_tap = FeedTap("audio", self._on_audio)
@@ -332,7 +336,7 @@ class LiveEncoder:
             if kind == "close":
                 data.close()
                 continue
-            started = time.process_time()
+            started = time.thread_time()
             try:
                 if kind == "video":
                     packets = encoders.video_packets(data, seconds)
@@ -342,9 +346,10 @@ class LiveEncoder:
             except av.FFmpegError as exc:
                 log.warning("live transcode: %s", exc)
                 continue
-            self.stats["encode_seconds"] += time.process_time() - started
+            self.stats["encode_seconds"] += time.thread_time() - started
             for packet in packets:
                 self._deliver("video" if kind == "video" else "audio", packet)
+            self.stats["thread_seconds"] = time.thread_time()
         with self._lock:
             hls = self.hls
         if hls is not None and hls[1] is not None:
