@@ -142,6 +142,31 @@ async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: 
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
+#: Variants that add outputs to the ``mcu`` room: ``record`` (WebM, muxing only) and ``live``
+#: (one H.264/AAC transcode feeding HLS and an RTMP push to a local nginx, if it has the RTMP module).
+OUTPUTS = ("record", "live")
+
+
+async def start_outputs(node: NodeControl, key: str, variant: str, folder: Path) -> None:
+    """Start the outputs a variant measures (the node stops them when the room closes)."""
+    tag = uuid.uuid4().hex[:6]
+    if variant == "record":
+        target = str(folder / f"bench-{tag}.part.webm")
+        await node.request(
+            lambda i: control.StartOutput(id=i, room=key, output="rec", kind="recording", target=target)
+        )
+    elif variant == "live":
+        hls = str(folder / f"bench-hls-{tag}")
+        await node.request(
+            lambda i: control.StartOutput(id=i, room=key, output="hls", kind="hls", target=hls)
+        )
+        rtmp = os.environ.get("BENCH_RTMP_URL")
+        if rtmp:
+            await node.request(
+                lambda i: control.StartOutput(id=i, room=key, output="rtmp", kind="rtmp", target=rtmp)
+            )
+
+
 def window(samples: list[Sample], n: int, warmup: float) -> tuple[Sample, Sample] | None:
     """The first and last sample of the stretch in which all ``n`` were on the node, minus a warm-up."""
     full = [s for s in samples if s.participants >= n]
@@ -172,6 +197,7 @@ async def run_variant(
         ).json()
     key = f"podium:{room['id']}"
     await node.request(lambda i: control.OpenRoom(id=i, room=key, naive=variant == "naive"))
+    await start_outputs(node, key, variant, Path(args.output_dir))
     identities = [f"p{k:03d}" for k in range(n)]
     tokens = await mint_tokens(base, secret, slug, identities)
     spec = LoadSpec(
@@ -251,6 +277,10 @@ def table(results: list[Result]) -> str:
         if "mcu" in pair and "naive" in pair and pair["mcu"].cpu_ms_per_participant_s:
             ratio = pair["naive"].cpu_ms_per_participant_s / pair["mcu"].cpu_ms_per_participant_s
             lines.append(f"\nN={n}: naive / mcu CPU per participant-second = {ratio:.1f}x")
+        for extra in OUTPUTS:
+            if "mcu" in pair and extra in pair and pair["mcu"].server_cores:
+                added = pair[extra].server_cores / pair["mcu"].server_cores - 1
+                lines.append(f"N={n}: {extra} adds {added:+.1%} media-node CPU to the room without outputs")
     return "\n".join(lines)
 
 
@@ -299,7 +329,10 @@ def main(argv: list[str] | None = None) -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--participants", type=int, nargs="+", default=[10, 20, 30])
-    parser.add_argument("--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive"])
+    parser.add_argument("--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive", *OUTPUTS])
+    parser.add_argument(
+        "--output-dir", default=tempfile.gettempdir(), help="recordings and HLS of record/live"
+    )
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--load-processes", type=int, default=2)
