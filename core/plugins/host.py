@@ -16,12 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 import jsonschema
 import msgspec
 import pluggy
 
 from podium.core.auth.permissions import Role
+from podium.core.chat import RateLimiter
 from podium.core.errors import PodiumError
 from podium.core.plugins.config import TenantPlugins, validate_config
 from podium.core.plugins.context import PluginContext
@@ -58,6 +60,9 @@ class _Failed:
 
 #: What a contained hook call returns when the plugin failed.
 FAILED: Any = _Failed()
+#: Plugin commands one connection may send: a burst, then a steady rate (each may write state).
+COMMAND_BURST = 20
+COMMAND_RATE = 10.0
 
 
 @dataclass
@@ -159,6 +164,7 @@ class PluginHost:
         # Synchronous hooks run here, so one that blocks can be cut off like an async one
         # (its thread runs on, but the room does not wait for it).
         self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin-hook")
+        self._limits: WeakKeyDictionary[Connection, RateLimiter] = WeakKeyDictionary()
 
     # ---- which plugins run -----------------------------------------------------------------------------
 
@@ -354,6 +360,9 @@ class PluginHost:
     async def message(self, conn: Connection, command: PluginCommand) -> int | str | None:
         """A client's plugin command: enabled, known action, role allowed, data valid; then the hook."""
         room = conn.room
+        limiter = self._limits.setdefault(conn, RateLimiter(COMMAND_RATE, COMMAND_BURST))
+        if not limiter.allow():
+            raise PodiumError("rate_limited", "you are sending plugin commands too fast", status=429)
         enabled = await self.enabled(room.tenant)
         if command.plugin not in enabled:
             raise PodiumError(

@@ -144,3 +144,16 @@ async def test_the_other_tenants_rooms_are_invisible(
     await _log(test_plugins_node, other, "joined:bob")
     async with httpx.AsyncClient(base_url=test_plugins_node.url) as http:
         assert (await http.get(f"/api/v1/plugins/probe/log/{room}")).json() == []
+
+
+async def test_plugin_commands_are_rate_limited_per_connection(
+    new_tenant: TenantFactory, test_plugins_node: Node
+) -> None:
+    acme = await new_tenant(on=test_plugins_node, probe={})
+    room = (await acme.room())["slug"]
+    ann = await acme.join(room, "ann")
+    bob = await acme.join(room, "bob")
+    replies = [await command(ann, "probe", "echo", {"text": str(i)}) for i in range(30)]
+    codes = [r.get("code", "ack") for r in replies]
+    assert codes[:20] == ["ack"] * 20 and "rate_limited" in codes[20:]
+    assert (await command(bob, "probe", "echo", {"text": "me too"}))["type"] == "ack"  # per connection
