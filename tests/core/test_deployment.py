@@ -243,10 +243,17 @@ async def test_redis_restart_during_a_live_room(cluster: Cluster, people: list[S
 
         await eventually(chat_crosses_nodes, 15, "chat acknowledged after Redis came back")
         await _until_text(host, "after the outage")
-        # Media nodes registered again: a new MCU room is placed.
+        # Media nodes registered again. Redis came back empty, placements included: someone
+        # joining now through the other web node lands on the node that holds the room.
         await eventually(lambda: _has_nodes(cluster), 10, "media nodes registered again")
         frames = person.frames_received
         await person.wait_frames(frames + 10, timeout=10)
+        late = await SyntheticParticipant.join(via_b, room, NAMES[1], PALETTE[NAMES[1]], 770.0, loud=False)
+        people.append(late)
+        await late.wait_mcu_connected(30)
+        both = {NAMES[5], NAMES[1]}
+        for each in (person, late):
+            await eventually(partial(shows_everyone, each, both), 20, f"{each.identity} sees both")
         await host.leave()
         await ann.leave()
     finally:
