@@ -42,6 +42,7 @@ typecheck: $(STAMP)
 
 schemas: $(STAMP)
 	$(BIN)/python -m podium.schemas.generate
+	$(BIN)/python -m podium.schemas.plugins
 
 bench: $(STAMP)
 	$(BIN)/python bench/realtime.py
