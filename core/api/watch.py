@@ -73,7 +73,7 @@ async def watch_status(
     row, _ = await _stream(services, tenant, stream, token)
     live = row["state"] in ("live", "retrying")
     if live and v:
-        services.outputs.saw_viewer(stream, v)
+        await services.outputs.saw_viewer(row["room"], stream, v)
     return WatchStatus(state="live" if live else row["state"], viewers=services.outputs.viewer_count(stream))
 
 
@@ -89,7 +89,7 @@ async def watch_playlist(
         # Live but no segment yet: players retry a 404 playlist.
         raise PodiumError("stream_starting", "the stream has no segments yet", status=404) from exc
     if v and row["state"] in ("live", "retrying"):
-        services.outputs.saw_viewer(stream, v)
+        await services.outputs.saw_viewer(row["room"], stream, v)
     query = urlencode({k: val for k, val in (("token", token), ("v", v)) if val})
     if query:
         text = "\n".join(

@@ -138,6 +138,7 @@ class Outputs:
         else:
             self.jobs = InProcessJobs({FINALIZE_JOB: self.finalize})
         self.viewers: dict[str, dict[str, float]] = {}
+        self._announced_viewers: dict[str, int] = {}
         self._lock = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -552,8 +553,13 @@ class Outputs:
 
     # ---- HLS viewers -----------------------------------------------------------------------------------
 
-    def saw_viewer(self, uid: str, viewer: str) -> None:
+    async def saw_viewer(self, room_id: int, uid: str, viewer: str) -> None:
+        """A viewer fetched the stream; the room hears when the count changes."""
         self.viewers.setdefault(uid, {})[viewer[:64]] = time.monotonic()
+        count = self.viewer_count(uid)
+        if self._announced_viewers.get(uid) != count:
+            self._announced_viewers[uid] = count
+            await self._announce(room_id)
 
     def viewer_count(self, uid: str) -> int:
         seen = self.viewers.get(uid, {})
