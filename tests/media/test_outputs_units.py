@@ -1,0 +1,67 @@
+"""The recorder and the output timeline on their own: write errors are reported, clocks stay together."""
+
+from __future__ import annotations
+
+import asyncio
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from podium.media.encoder import TierEncoder
+from podium.media.fanout import Feed
+from podium.media.mixer import FRAME_SAMPLES, OpusStream
+from podium.media.recorder import Recorder
+from podium.media.timeline import MAX_DRIFT, StreamClock
+
+
+async def _publish(video: Feed, audio: Feed, seconds: float) -> None:
+    """A real room's streams: VP8 at 15 fps (90 kHz pts) and the Opus mix every 20 ms."""
+    encoder = TierEncoder("high", 320, 180, 300_000, 15)
+    opus = OpusStream()
+    frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), 90, np.uint8), format="rgb24")
+    silence = np.zeros(FRAME_SAMPLES, np.int16)
+    for tick in range(int(seconds * 50)):
+        audio.publish(opus.encode(silence, tick * FRAME_SAMPLES))
+        if tick % 3 == 0:
+            video.publish(encoder.encode(frame, tick * 1800, keyframe=tick == 0))
+        await asyncio.sleep(0.02)
+
+
+async def test_a_write_error_stops_the_recording_and_is_reported() -> None:
+    video, audio = Feed("video"), Feed("audio")
+    failures: list[str] = []
+    # /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
+    recorder = Recorder(Path("/dev/full"), video, audio, 320, 180, failures.append)
+    recorder.start()
+    await _publish(video, audio, 1.0)
+    assert failures and "No space left" in failures[0], failures
+    assert recorder.error == failures[0]
+    assert not video.tracks and not audio.tracks  # it stopped following the room
+
+
+async def test_a_recording_file_plays_while_it_is_still_being_written(tmp_path: Path) -> None:
+    video, audio = Feed("video"), Feed("audio")
+    recorder = Recorder(tmp_path / "live.webm", video, audio, 320, 180, lambda message: None)
+    recorder.start()
+    await _publish(video, audio, 3.0)
+    # Not stopped: no index, no duration, as after a crash; the clusters so far decode.
+    with av.open(str(tmp_path / "live.webm")) as container:
+        frames = list(container.decode(video=0))
+    assert len(frames) >= 20
+    recorder.stop()
+
+
+def test_a_stream_that_falls_behind_the_wall_clock_is_pulled_back() -> None:
+    audio = StreamClock(origin=100.0, time_base=Fraction(1, 48_000))
+    video = StreamClock(origin=100.0, time_base=Fraction(1, 90_000))
+    # Five minutes in 20 ms steps; the audio clock loses 1 ms per second (a stalling mix loop).
+    worst = 0.0
+    for step in range(5 * 60 * 50):
+        now = 100.0 + step * 0.02
+        video_at = video.place(round(step * 0.02 * 90_000), now)
+        audio_at = audio.place(round(step * 0.02 * 48_000 * 0.999), now)
+        worst = max(worst, abs(video_at - audio_at))
+    assert worst <= MAX_DRIFT + 0.001
+    assert audio.reanchored > 0 and video.reanchored == 0
