@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
+from tests.support.client import TenantClient
+from tests.support.server import Deployment, Node
 from tests.support.webhooks import Receiver
 
 QUESTION = {"question": "Lunch?", "options": ["Pizza", "Salad", "Soup"]}
@@ -104,3 +110,28 @@ async def test_closing_a_poll_sends_its_results_to_the_tenants_webhooks(new_tena
         assert data["poll"]["voters"] == [{"identity": "ann", "name": "Ann", "choices": [0]}]
     finally:
         receiver.close()
+
+
+async def test_votes_on_two_nodes_count_once_each(
+    new_tenant: TenantFactory, deployment: Deployment, test_plugins_node: Node
+) -> None:
+    if not deployment.database_url:
+        pytest.skip("several nodes share a room only on PostgreSQL + Redis")
+    acme = await new_tenant(polls={})
+    room = (await acme.room())["slug"]
+    host = await acme.join(room, "hana", "host")  # on the first node
+    on_b = TenantClient(test_plugins_node.url, test_plugins_node.ws_url, acme.slug, acme.key_id, acme.secret)
+    try:
+        voters = [await on_b.join(room, f"voter-{i}") for i in range(4)]  # on the second node
+        poll_id = (await command(host, "polls", "create", QUESTION))["id"]
+        replies = await asyncio.gather(
+            *(
+                command(v, "polls", "vote", {"poll_id": poll_id, "choices": [i % 3]})
+                for i, v in enumerate(voters)
+            )
+        )
+        assert [r["type"] for r in replies] == ["ack"] * 4
+        final = await event_where(host, "polls", "poll.staff", lambda d: d["voters"] == 4)
+        assert final["counts"] == [2, 1, 1]
+    finally:
+        await on_b.close()
