@@ -145,11 +145,10 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 def _install_plugin_layouts(settings: Settings) -> None:
     """The compositor offers every layout the installed plugins define (``podium_layouts``)."""
-    from podium.core.plugins import build_plugin_manager, install_layouts
-    from podium.core.plugins.host import describe
+    from podium.core.plugins import build_plugin_manager, install_layouts, plugin_layouts
 
     extra = [m.strip() for m in settings.plugins.split(",") if m.strip()]
-    install_layouts(describe(build_plugin_manager(extra=extra)))
+    install_layouts(plugin_layouts(build_plugin_manager(extra=extra)))
 
 
 def cmd_plugin_new(args: argparse.Namespace) -> None:

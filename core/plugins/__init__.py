@@ -3,6 +3,10 @@
 A plugin imports ``hookimpl`` from ``podium.core`` and the types below; see docs/plugins.md.
 """
 
+from collections.abc import Iterable
+
+import pluggy
+
 from podium.core.errors import PodiumError
 from podium.core.plugins.context import PluginContext
 from podium.core.plugins.host import PluginHost, PluginInfo
@@ -42,18 +46,24 @@ __all__ = [
     "WebhookEventType",
     "build_plugin_manager",
     "install_layouts",
+    "plugin_layouts",
     "register",
 ]
 
 
-def install_layouts(host_or_catalog: dict[str, PluginInfo]) -> list[str]:
-    """Put every plugin layout with a ``compose`` function into the MCU compositor's registry."""
+def plugin_layouts(pm: pluggy.PluginManager) -> list[Layout]:
+    """Every layout the registered plugins offer (only ``podium_layouts`` runs: media nodes
+    call this and need nothing else from the plugins)."""
+    return [layout for found in pm.hook.podium_layouts() for layout in found or []]
+
+
+def install_layouts(layouts: Iterable[Layout]) -> list[str]:
+    """Put every layout with a ``compose`` function into the MCU compositor's registry."""
     from podium.media.layout import LAYOUTS
 
     added = []
-    for info in host_or_catalog.values():
-        for layout in info.layouts:
-            if layout.compose is not None:
-                LAYOUTS[layout.name] = layout.compose
-                added.append(layout.name)
+    for layout in layouts:
+        if layout.compose is not None:
+            LAYOUTS[layout.name] = layout.compose
+            added.append(layout.name)
     return added

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from podium.core.plugins import BUILTIN_PLUGINS, build_plugin_manager, install_layouts
-from podium.core.plugins.host import describe
+from podium.core.plugins import BUILTIN_PLUGINS, build_plugin_manager, install_layouts, plugin_layouts
 from podium.media.layout import LAYOUTS, LayoutRequest
 from podium.plugins.layouts.compose import presentation
 from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
@@ -34,7 +33,7 @@ async def test_a_host_sets_the_layout_for_everyone(new_tenant: TenantFactory) ->
 
 
 def test_the_compositor_gets_every_plugin_layout() -> None:
-    added = install_layouts(describe(build_plugin_manager(BUILTIN_PLUGINS, entry_points_too=False)))
+    added = install_layouts(plugin_layouts(build_plugin_manager(BUILTIN_PLUGINS, entry_points_too=False)))
     assert {"grid", "speaker", "presentation"} <= set(added)
     assert LAYOUTS["presentation"] is presentation
 
