@@ -116,6 +116,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     from podium.core.auth.keys import SecretBox
     from podium.core.logs import configure
+    from podium.core.outputs import FINALIZE_JOB, RecordingStore
+    from podium.core.outputs.jobs import OutputJobs
     from podium.core.webhooks import Webhooks
 
     settings = _settings()
@@ -127,11 +129,21 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     async def work() -> None:
         webhooks = Webhooks(settings, SecretBox(settings.resolved_secret_key()), run_jobs=True)
+        # Recordings' finishing jobs have their own arq queue (without Redis they run where they stop).
+        recordings = RecordingStore(settings)
+        recordings.notify = webhooks.outbox.emit_for_tenant
+        jobs = (
+            OutputJobs(settings, {FINALIZE_JOB: recordings.finalize}, run=True)
+            if settings.redis_url
+            else None
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await webhooks.start()
+        if jobs is not None:
+            await jobs.start()
         print(
             "Podium worker running " + ("arq jobs" if settings.redis_url else "in-process jobs"), flush=True
         )
@@ -139,6 +151,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
             await stop.wait()
         finally:
             await webhooks.stop()
+            if jobs is not None:
+                await jobs.stop()
 
     _run_db(settings, work)
 
