@@ -1,5 +1,6 @@
 """Recordings and live streams: state, files, RTMP destinations, jobs (core's side of media outputs)."""
 
-from podium.core.outputs.service import FINALIZE_JOB, Outputs, RecordingInfo, StreamInfo
+from podium.core.outputs.recordings import FINALIZE_JOB, RecordingInfo, RecordingStore
+from podium.core.outputs.service import Outputs, StreamInfo
 
-__all__ = ["FINALIZE_JOB", "Outputs", "RecordingInfo", "StreamInfo"]
+__all__ = ["FINALIZE_JOB", "Outputs", "RecordingInfo", "RecordingStore", "StreamInfo"]

@@ -17,9 +17,8 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -28,8 +27,8 @@ from podium.core.db.tables import Room, RoomOutput, StreamingHost
 from podium.core.errors import PodiumError
 from podium.core.jobs import InProcessJobs, JobQueue
 from podium.core.outputs.destinations import check_destination, redact
-from podium.core.outputs.files import FileFacts, finalize_recording
 from podium.core.outputs.jobs import OutputJobs
+from podium.core.outputs.recordings import FINALIZE_JOB, RecordingInfo, RecordingStore
 from podium.core.plugins.types import Recording
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.media_routing import MediaRouting
@@ -39,34 +38,13 @@ from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, utcnow
 from podium.media import control
 
-__all__ = ["FINALIZE_JOB", "Outputs", "RecordingInfo", "StreamInfo"]
+__all__ = ["Outputs", "StreamInfo", "output_hook_view"]
 
 log = logging.getLogger(__name__)
 
-FINALIZE_JOB = "recording_finalize"
 ACTIVE = ("recording", "live", "retrying")
 #: A viewer who has not fetched the playlist for this long no longer counts.
 VIEWER_WINDOW = 15.0
-
-Notify = Callable[[str, str, Any], Awaitable[None]]
-
-
-class RecordingInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """A recording as the API shows it."""
-
-    id: str
-    room: str
-    #: recording | processing | ready | failed
-    state: str
-    started_at: datetime
-    stopped_at: datetime | None
-    #: Seconds of media in the file (for a failed recording: what was kept).
-    duration: float
-    size: int
-    error: str | None
-    started_by: str
-    download_url: str | None
-    thumbnail_url: str | None
 
 
 class StreamInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -97,17 +75,6 @@ def output_hook_view(room: RoomInfo, data: dict[str, Any], stopped: bool = False
     )
 
 
-def _process(raw: Path, final: Path, thumbnail: Path) -> FileFacts | None:
-    """Finish ``raw`` into ``final``; ``None`` if an earlier run already did (it died before saying so)."""
-    if raw.exists():
-        facts = finalize_recording(raw, final, thumbnail)
-        raw.unlink(missing_ok=True)
-        return facts
-    if final.exists():
-        return None
-    raise FileNotFoundError(f"the recording file {raw.name} is missing")
-
-
 async def _tenant_id(room: RoomInfo) -> int:
     found = await Room.select(Room.tenant).where(Room.id == room.id).first()
     if found is None:
@@ -119,16 +86,13 @@ def _uid(kind: str) -> str:
     return {"recording": "rec", "hls": "hls", "rtmp": "rtmp"}[kind] + "_" + secrets.token_hex(8)
 
 
-class Outputs:
+class Outputs(RecordingStore):
     """Starts, stops and follows recordings and streams; finishes recordings' files through jobs."""
 
     def __init__(self, settings: Settings, hub: Hub, routing: MediaRouting) -> None:
-        self.settings = settings
+        super().__init__(settings)
         self.hub = hub
         self.routing = routing
-        self.root = settings.data_dir.resolve()
-        #: Webhook events: ``notify(tenant_slug, event_type, data)``; set by the app.
-        self.notify: Notify | None = None
         #: Plugin hooks for outputs starting and stopping; set by the app.
         self.on_started: Callable[[RoomInfo, dict[str, Any]], None] | None = None
         self.on_stopped: Callable[[RoomInfo, dict[str, Any]], None] | None = None
@@ -152,23 +116,6 @@ class Outputs:
     async def stop(self) -> None:
         await self.jobs.stop()
 
-    # ---- paths -----------------------------------------------------------------------------------------
-
-    def recording_dir(self, tenant: str) -> Path:
-        return self.root / "recordings" / tenant
-
-    def raw_path(self, tenant: str, uid: str) -> Path:
-        return self.recording_dir(tenant) / f"{uid}.part.webm"
-
-    def file_path(self, tenant: str, uid: str) -> Path:
-        return self.recording_dir(tenant) / f"{uid}.webm"
-
-    def thumbnail_path(self, tenant: str, uid: str) -> Path:
-        return self.recording_dir(tenant) / f"{uid}.jpg"
-
-    def hls_dir(self, uid: str) -> Path:
-        return self.root / "live" / uid
-
     # ---- queries ---------------------------------------------------------------------------------------
 
     async def _active_rows(self, room_id: int | None, kind: str | None = None) -> list[dict[str, Any]]:
@@ -190,23 +137,6 @@ class Outputs:
             what = "recording" if kinds == ("recording",) else "stream"
             raise PodiumError(f"{what}_not_found", f"no {what} {uid!r}", status=404)
         return found
-
-    def recording_info(self, row: dict[str, Any], room_slug: str) -> RecordingInfo:
-        ready = row["state"] in ("ready", "failed") and row["duration"] > 0
-        base = f"/api/v1/recordings/{row['uid']}"
-        return RecordingInfo(
-            id=row["uid"],
-            room=room_slug,
-            state=row["state"],
-            started_at=row["started_at"],
-            stopped_at=row["stopped_at"],
-            duration=row["duration"],
-            size=row["size"],
-            error=row["error"],
-            started_by=row["started_by"],
-            download_url=f"{base}/download" if ready else None,
-            thumbnail_url=f"{base}/thumbnail" if ready and row["state"] == "ready" else None,
-        )
 
     def stream_info(self, row: dict[str, Any], room_slug: str, tenant: str) -> StreamInfo:
         return StreamInfo(
@@ -430,11 +360,6 @@ class Outputs:
         if self.on_stopped is not None:
             self.on_stopped(room, {"id": row["uid"], "kind": row["kind"]})
 
-    async def _webhook(self, room: RoomInfo, event: str, data: dict[str, Any]) -> None:
-        if self.notify is not None:
-            body = {"room": {"id": room.id, "slug": room.slug, "name": room.name}, **data}
-            await self.notify(room.tenant, event, body)
-
     # ---- the room's media while outputs run ------------------------------------------------------------
 
     async def _use_mcu(self, room: RoomInfo) -> None:
@@ -512,44 +437,6 @@ class Outputs:
                 ).where(RoomOutput.id == row["id"])
         for room_id in {r["room"] for r in rows}:
             await self._announce(room_id)
-
-    # ---- the finalize job ------------------------------------------------------------------------------
-
-    async def finalize(self, output_id: int) -> None:
-        """Job: remux the file with its index, read duration and size, make a thumbnail; idempotent."""
-        row = (
-            await RoomOutput.select(*RoomOutput.all_columns(), RoomOutput.tenant.slug.as_alias("tenant_slug"))
-            .where(RoomOutput.id == output_id)
-            .first()
-        )
-        if row is None or row["state"] != "processing":
-            return
-        tenant, uid = row["tenant_slug"], row["uid"]
-        raw, final = Path(row["path"]), self.file_path(tenant, uid)
-        error: str | None = row["error"]
-        values: dict[Any, Any] = {}
-        try:
-            facts = await asyncio.to_thread(_process, raw, final, self.thumbnail_path(tenant, uid))
-            if facts is not None:
-                values = {RoomOutput.duration: facts.duration, RoomOutput.size: facts.size}
-                if facts.duration <= 0:
-                    error = error or "the recording holds no media"
-            values[RoomOutput.path] = str(final)
-        except Exception as exc:
-            log.exception("finalizing recording %s failed", uid)
-            error = f"the recording could not be processed: {exc}"
-        state = "failed" if error else "ready"
-        await RoomOutput.update({RoomOutput.state: state, RoomOutput.error: error, **values}).where(
-            RoomOutput.id == output_id
-        )
-        row = await RoomOutput.select().where(RoomOutput.id == output_id).first()
-        assert row is not None
-        try:
-            room = await get_room_by_id(row["room"], tenant)
-        except PodiumError:
-            return
-        info = self.recording_info(row, room.slug)
-        await self._webhook(room, f"recording.{state}", {"recording": msgspec.to_builtins(info)})
 
     # ---- HLS viewers -----------------------------------------------------------------------------------
 
