@@ -64,9 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> None:
     host = args.host or settings.host
     port = args.port or settings.port
     os.environ["PODIUM_HOST"], os.environ["PODIUM_PORT"] = host, str(port)
+    print(f"Podium listening on http://{host}:{port}", flush=True)
     settings = _settings()
     app = create_app(settings)
-    print(f"Podium listening on http://{host}:{port}", flush=True)
     config = uvicorn.Config(
         app,
         host=host,
