@@ -116,6 +116,9 @@ class _SnapshotCollector(Collector):
         encodes = CounterMetricFamily(
             "podium_media_node_encodes", "Video frames a media node encoded", labels=["node"]
         )
+        encoders = GaugeMetricFamily(
+            "podium_media_node_encoders", "Video encoders running (one per tier per room)", labels=["node"]
+        )
         for node in s.media_nodes:
             cpu.add_metric([node.url], node.cpu_percent)
             load.add_metric([node.url], node.participants)
@@ -124,7 +127,8 @@ class _SnapshotCollector(Collector):
             packets.add_metric([node.url, "in"], node.stats.get("packets_in", 0))
             packets.add_metric([node.url, "out"], node.stats.get("packets_out", 0))
             encodes.add_metric([node.url], node.stats.get("encodes", 0))
-        yield from (cpu, load, node_rooms, draining, packets, encodes)
+            encoders.add_metric([node.url], node.stats.get("encoders", 0))
+        yield from (cpu, load, node_rooms, draining, packets, encodes, encoders)
         if s.queue_depth is not None:
             yield GaugeMetricFamily(
                 "podium_job_queue_depth", "Jobs waiting in the arq queue", value=s.queue_depth

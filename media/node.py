@@ -193,6 +193,8 @@ class MediaNode:
         for each in list(self.rooms.values()):
             for name, value in (await each.counters()).items():
                 stats[name] = stats.get(name, 0) + value
+        # Live video encoders: one per quality tier per room (encode once, fan out).
+        stats["encoders"] = sum(len(each.encoders) for each in self.rooms.values())
         return NodeRecord(
             url=url,
             capacity=capacity,

@@ -164,6 +164,23 @@ async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
         assert len(placed) == 1, placed
         ((key, first_url),) = placed.items()
         dying = next(m for m in cluster.media if m.url == first_url)
+
+        # /metrics on either web node shows the node's load from its heartbeat.
+        async def node_metrics_show_the_room() -> bool:
+            async with httpx.AsyncClient(timeout=5) as http:
+                text = (await http.get(cluster.web[1].url + "/metrics")).text
+            values = {
+                line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("podium_media_node") and f'node="{first_url}"' in line
+            }
+            return (
+                values.get(f'podium_media_node_participants{{node="{first_url}"}}') == 3
+                and values.get(f'podium_media_node_encoders{{node="{first_url}"}}', 0) >= 1
+                and values.get(f'podium_media_node_packets_total{{direction="in",node="{first_url}"}}', 0) > 0
+            )
+
+        await eventually(node_metrics_show_the_room, 10, "the media node's load in /metrics")
         survivor = next(m for m in cluster.media if m.url != first_url)
 
         before = {p.identity: p.mcu_connections for p in people}
