@@ -86,15 +86,22 @@ class ArqJobs(JobQueue):
         self.pool: Any = None
 
     async def start(self) -> None:
+        """Connect; with Redis down, log it and connect on the next ``enqueue`` instead."""
+        try:
+            await self._connect()
+        except Exception:
+            log.warning("job queue: Redis is unreachable; jobs are queued once it is back", exc_info=True)
+
+    async def _connect(self) -> None:
         from arq import create_pool
 
-        self.pool = await create_pool(
-            arq_redis_settings(self.settings), default_queue_name=arq_queue_name(self.settings)
-        )
+        settings = arq_redis_settings(self.settings)
+        settings.conn_retries = 0
+        self.pool = await create_pool(settings, default_queue_name=arq_queue_name(self.settings))
 
     async def enqueue(self, name: str, arg: int, delay: float = 0) -> None:
         if self.pool is None:
-            await self.start()
+            await self._connect()
         await self.pool.enqueue_job(name, arg, _defer_by=delay if delay > 0 else None)
 
     async def stop(self) -> None:

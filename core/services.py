@@ -87,7 +87,7 @@ class Services:
         )
         self.actions.plugins = self.plugins
         self.webhooks = Webhooks(settings, self.box, run_jobs=settings.serve_runs_jobs)
-        self.actions.notify = self.webhooks.outbox.emit_for_tenant
+        self.actions.notify = self.webhooks.notify
         # Plugins' webhook events join the catalogue and leave through the same outbox.
         for name, kind in self.plugins.webhooks.types.items():
             register_event_type(name, kind.description, example={"room": {"id": 3, "slug": "all-hands"}})

@@ -55,6 +55,8 @@ class Hub:
         self._feed_lock = asyncio.Lock()
         #: Run when an ``admit`` op reaches a local waiting socket (sends its welcome).
         self.on_admit: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
+        #: Run for each joined participant swept from a dead node (``room_id, participant_id``).
+        self.on_swept: Callable[[int, str], Coroutine[Any, Any, None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def channel_of(self, room_id: int) -> str:
@@ -172,6 +174,8 @@ class Hub:
                         await self.publish(
                             room_id, ParticipantLeft(participant_id=pid, reason="disconnected")
                         )
+                        if self.on_swept is not None:
+                            await self.on_swept(room_id, pid)
                     else:
                         await self.publish(
                             room_id, LobbyResolved(participant_id=pid, outcome="left"), audience="staff"

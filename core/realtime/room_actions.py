@@ -7,6 +7,7 @@ tenant's REST API (the tenant may do everything), so both paths behave alike.
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import msgspec
 
 from podium.core import chat
 from podium.core.auth.permissions import Role, can_act_on, can_assign, permissions_of
+from podium.core.db.tables import ParticipantSession, Room
 from podium.core.errors import PodiumError
 from podium.core.presence import Presence, SessionStatus
 from podium.core.realtime import envelope as env
@@ -43,7 +45,7 @@ from podium.core.realtime.protocol import (
     SignalRelayed,
     Welcome,
 )
-from podium.core.rooms import RoomInfo, mark_ended
+from podium.core.rooms import RoomInfo, get_room_by_id, mark_ended
 from podium.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,6 +76,7 @@ class RoomActions:
         hub.on_admit = self._admitted
         self._ice_servers = parse_ice_servers(settings.ice_servers)
         self.notify: Notify | None = None
+        hub.on_swept = self._swept
         #: What is recorded and streamed in a room now, for ``welcome`` (set by ``Services``).
         self.outputs_status: Callable[[int], Awaitable[OutputsChanged]] | None = None
 
@@ -82,6 +85,41 @@ class RoomActions:
         if self.notify is not None:
             summary = {"id": room.id, "slug": room.slug, "name": room.name}
             await self.notify(room.tenant, event, {"tenant": room.tenant, "room": summary, **data})
+
+    async def _swept(self, room_id: int, participant_id: str) -> None:
+        """A dead node's participant was swept out: the tenant hears they left, ``disconnected``."""
+        if self.notify is None:
+            return
+        P = ParticipantSession
+        row = await (
+            P.select(
+                P.identity,
+                P.display_name,
+                P.role,
+                P.audio_muted,
+                P.video_muted,
+                P.screen_sharing,
+                P.joined_at,
+            )
+            .where(P.id == uuid.UUID(participant_id))
+            .first()
+        )
+        if row is None:
+            return
+        participant = ParticipantInfo(
+            id=participant_id,
+            identity=row["identity"],
+            name=row["display_name"],
+            role=row["role"],
+            audio_muted=row["audio_muted"],
+            video_muted=row["video_muted"],
+            screen_sharing=row["screen_sharing"],
+            joined_at=row["joined_at"],
+        )
+        owner = await Room.select(Room.tenant.slug).where(Room.id == room_id).first()
+        if owner is not None:
+            room = await get_room_by_id(room_id, owner["tenant.slug"])
+            await self._left(room, participant, "disconnected")
 
     async def _left(self, room: RoomInfo, participant: ParticipantInfo, reason: str) -> None:
         await self._notify(room, "participant.left", participant=participant, reason=reason)

@@ -34,25 +34,64 @@ class Webhooks:
         self.outbox = Outbox(settings, box, self.jobs.enqueue)
         self._worker: Any = None
         self._tasks: list[asyncio.Task[Any]] = []
+        #: Room events waiting to be stored, in order (see ``notify``).
+        self._events: asyncio.Queue[tuple[str, str, Any]] = asyncio.Queue()
+        self._storing: asyncio.Task[None] | None = None
+
+    async def notify(self, tenant_slug: str, type_: str, data: Any) -> None:
+        """Queue a room event for the outbox without holding up the room (a join, a chat line).
+
+        One task stores them in the order they happened; ``stop`` stores what is left."""
+        self._events.put_nowait((tenant_slug, type_, data))
+
+    async def _store_events(self) -> None:
+        while True:
+            tenant_slug, type_, data = await self._events.get()
+            try:
+                await self.outbox.emit_for_tenant(tenant_slug, type_, data)
+            finally:
+                self._events.task_done()
 
     async def _deliver(self, message_id: int) -> None:
         await self.outbox.deliver(message_id)
 
     async def _requeue(self, message_id: int) -> None:
-        await self.jobs.enqueue(DELIVER_JOB, message_id, 0)
+        try:
+            await self.jobs.enqueue(DELIVER_JOB, message_id, 0)
+        except Exception:
+            # The queue (Redis) is down: deliver from here rather than let the outbox wait.
+            await self.outbox.deliver(message_id)
+
+    async def _run_worker(self) -> None:
+        """The arq worker, started again after Redis outages."""
+        while True:
+            self._worker = arq_worker(self.settings, {DELIVER_JOB: self._deliver}, handle_signals=False)
+            try:
+                await self._worker.async_run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("job worker stopped (Redis unreachable?); starting again", exc_info=True)
+            await asyncio.sleep(2)
 
     async def start(self) -> None:
+        self._storing = asyncio.create_task(self._store_events(), name="webhook-events")
         await self.jobs.start()
         if not self.run_jobs:
             return
         if self.settings.redis_url:
-            self._worker = arq_worker(self.settings, {DELIVER_JOB: self._deliver}, handle_signals=False)
-            self._tasks.append(asyncio.create_task(self._worker.async_run(), name="arq-worker"))
+            self._tasks.append(asyncio.create_task(self._run_worker(), name="arq-worker"))
         self._tasks.append(
             asyncio.create_task(self.outbox.sweep_forever(self._requeue), name="webhook-sweep")
         )
 
     async def stop(self) -> None:
+        if self._storing is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._events.join(), timeout=5)
+            self._storing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._storing
         if self._worker is not None:
             with contextlib.suppress(Exception):
                 await self._worker.close()

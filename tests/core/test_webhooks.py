@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import time
 import uuid
@@ -16,7 +17,7 @@ import pytest
 
 from podium.core.webhooks import WebhookVerificationError, verify
 from tests.conftest import BACKENDS, dispose, make_deployment
-from tests.support.client import TenantClient
+from tests.support.client import Member, TenantClient
 from tests.support.server import Deployment, Node
 from tests.support.webhooks import Delivery, Receiver
 
@@ -369,3 +370,25 @@ async def test_the_documented_node_helper_verifies_real_deliveries(
     assert check(secret, delivery.headers, delivery.body + b" ").startswith("refused: no signature")
     stale = {**delivery.headers, "webhook-timestamp": str(int(delivery.headers["webhook-timestamp"]) - 600)}
     assert check(secret, stale, delivery.body).startswith("refused: webhook-timestamp")
+
+
+async def test_a_participant_swept_from_a_dead_node_leaves_as_disconnected(
+    hooks: Deployment, hooks_node: Node, tenant: TenantClient, receiver: Receiver
+) -> None:
+    if not hooks.redis_url:
+        pytest.skip("several nodes share a deployment only on PostgreSQL + Redis")
+    await add_endpoint(tenant, receiver.url, events=["participant.left"])
+    room = (await tenant.room())["slug"]
+    doomed = Node(hooks)
+    try:
+        staying = await tenant.join(room, "ada", "host")
+        max_ = await Member.connect(doomed.ws_url, tenant.slug, room, await tenant.token(room, "max"))
+        await max_.next("welcome")
+        doomed.stop(signal.SIGKILL)
+        # No node refreshes Max any more: after PODIUM_PRESENCE_TIMEOUT a live node sweeps him out.
+        left = (await receiver.wait(1, "participant.left", timeout=30))[0].payload["data"]
+        assert left["participant"]["identity"] == "max" and left["reason"] == "disconnected"
+        assert left["room"]["slug"] == room
+        await staying.leave()
+    finally:
+        doomed.stop()
