@@ -41,6 +41,9 @@ class PacketTrack(MediaStreamTrack):
             return
         if self.feed is not None:
             self.feed.tracks.discard(self)
+            if self.kind == "audio":
+                # A mix queued from the old feed may carry this listener's own voice.
+                self._packets.clear()
         self.feed = feed
         if feed is not None:
             feed.tracks.add(self)

@@ -322,14 +322,16 @@ class RoomSession:
             raw.time_base = Fraction(1, 48_000)
             self._raw_audio.push(raw)
             return
-        self.shared_audio.publish(result.shared)
-        for pid, packets in result.personal.items():
-            feed = self.personal_audio.get(pid)
-            if feed is None:
-                feed = self.personal_audio[pid] = Feed(f"audio-{pid}")
-            feed.publish(packets)
+        # Route first, then publish: someone who just became a top-K speaker must not get this
+        # tick's shared mix, which already carries their own voice.
+        for pid in result.personal:
+            if pid not in self.personal_audio:
+                self.personal_audio[pid] = Feed(f"audio-{pid}")
         for pid, p in self.participants.items():
             p.audio_out.follow(self.personal_audio[pid] if pid in result.personal else self.shared_audio)
+        self.shared_audio.publish(result.shared)
+        for pid, packets in result.personal.items():
+            self.personal_audio[pid].publish(packets)
         speaker = self.mixer.dominant_speaker()
         if speaker != self._speaker:
             self._speaker = speaker
