@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import shutil
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
@@ -43,6 +45,8 @@ __all__ = ["Outputs", "StreamInfo", "output_hook_view"]
 log = logging.getLogger(__name__)
 
 ACTIVE = ("recording", "live", "retrying")
+#: Seconds an ended HLS stream's playlist and segments stay on disk.
+HLS_KEEP_AFTER_END = 60.0
 #: A viewer who has not fetched the playlist for this long no longer counts.
 VIEWER_WINDOW = 15.0
 
@@ -103,6 +107,7 @@ class Outputs(RecordingStore):
             self.jobs = InProcessJobs({FINALIZE_JOB: self.finalize})
         self.viewers: dict[str, dict[str, float]] = {}
         self._announced_viewers: dict[str, int] = {}
+        self._cleanups: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -114,6 +119,8 @@ class Outputs(RecordingStore):
             await self._cut_short(await self._active_rows(None), "the server stopped during the output")
 
     async def stop(self) -> None:
+        for task in list(self._cleanups):
+            task.cancel()
         await self.jobs.stop()
 
     # ---- queries ---------------------------------------------------------------------------------------
@@ -343,8 +350,22 @@ class Outputs(RecordingStore):
                 }
             ).where(RoomOutput.id == row["id"])
             await self._stopped(room, row, "streaming.stopped")
+            if row["kind"] == "hls":
+                self._clear_later(Path(row["path"]))
         await self._release_mcu(room)
         return [await self._stream(room, r["uid"]) for r in rows]
+
+    def _clear_later(self, directory: Path) -> None:
+        """An ended HLS stream's files go after a minute (viewers first get its end of list)."""
+
+        async def clear() -> None:
+            await asyncio.sleep(HLS_KEEP_AFTER_END)
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+
+        if directory.name and directory.parent == self.root / "live":
+            task = asyncio.get_running_loop().create_task(clear())
+            self._cleanups.add(task)
+            task.add_done_callback(self._cleanups.discard)
 
     async def _started(self, room: RoomInfo, event: str, row: dict[str, Any]) -> None:
         await self._announce(room.id)
