@@ -208,9 +208,17 @@ class Outputs(RecordingStore):
     # ---- starting and stopping -------------------------------------------------------------------------
 
     def _media(self) -> Any:
-        if self.routing.media is None:
+        media = self.routing.media
+        if media is None:
             raise PodiumError("media_unavailable", "this server has no media node to record or stream", 503)
-        return self.routing.media
+        if not hasattr(media, "start_output"):
+            # Media nodes placed through the Redis registry do not take outputs yet (docs/recording.md).
+            raise PodiumError(
+                "outputs_unavailable",
+                "recording and streaming need one configured media node (PODIUM_MEDIA_URL)",
+                503,
+            )
+        return media
 
     async def _insert(self, room: RoomInfo, kind: str, by: str, **values: Any) -> dict[str, Any]:
         uid = _uid(kind)
