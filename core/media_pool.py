@@ -199,17 +199,6 @@ class MediaPool:
         if client is not None:
             await client.set_layout(room, layout, pinned)
 
-    async def start_output(self, room: str, output: str, kind: str, target: str) -> None:
-        """Start a recording or stream on the room's node (placing the room if it has none)."""
-        url = await self._node_for(room)
-        await self._client(url).start_output(room, output, kind, target)
-
-    async def stop_output(self, room: str, output: str) -> dict[str, float]:
-        client = self._holding(room)
-        if client is None:
-            raise PodiumError("media_unavailable", "no media node holds this room", 503)
-        return await client.stop_output(room, output)
-
     async def close_room(self, room: str) -> None:
         client = self._holding(room)
         url = self.placed.pop(room, None)
