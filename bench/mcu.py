@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -284,12 +285,35 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+@contextlib.asynccontextmanager
+async def media_node(argv: list[str], env: dict[str, str], log: Path, url: str) -> AsyncIterator[int]:
+    """A fresh media node for one run (clean CPU and memory figures); yields its pid."""
+    with log.open("ab") as out:
+        process = await asyncio.create_subprocess_exec(*argv, env=env, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(OSError):
+                async with connect(url, open_timeout=1):
+                    break
+            if time.monotonic() > deadline:
+                raise SystemExit(f"media node did not start; see {log}")
+            await asyncio.sleep(0.2)
+        # The web node's control connection retries with back-off (at most 5 s): let it reconnect.
+        await asyncio.sleep(6)
+        yield process.pid  # taskset execs the node, so this is the node's own pid
+    finally:
+        process.terminate()
+        await process.wait()
+
+
 async def bench(args: argparse.Namespace) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="podium-mcu-bench-") as tmp, contextlib.ExitStack() as stack:
         workdir = Path(tmp)
         server_cpus = parse_cpus(args.server_cpus)
         pin = ",".join(map(str, server_cpus)) if server_cpus else None
         media_port = free_port()
+        media_url = f"ws://127.0.0.1:{media_port}"
         media_argv = [sys.executable, "-m", "podium.core.cli", "media", "--port", str(media_port)]
         if pin:
             media_argv = ["taskset", "-c", pin, *media_argv]
@@ -297,11 +321,8 @@ async def bench(args: argparse.Namespace) -> list[Result]:
             os.environ,
             PODIUM_DATA_DIR=str(workdir / "var"),
             PODIUM_LOG_LEVEL="warning",
-            PODIUM_MEDIA_URL=f"ws://127.0.0.1:{media_port}",
+            PODIUM_MEDIA_URL=media_url,
         )
-        media_log = (workdir / "media.log").open("wb")
-        media = await asyncio.create_subprocess_exec(*media_argv, env=env, stdout=media_log, stderr=media_log)
-        stack.callback(media.terminate)
         podium_cli(env, "migrate", as_json=False)
         tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
         port = free_port()
@@ -310,15 +331,15 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         proc = stack.enter_context(spawned(argv, env, log, None))
         base = f"http://127.0.0.1:{port}"
         wait_healthy(base, proc, log)
-        node = NodeControl(f"ws://127.0.0.1:{media_port}")
-        node_pid = media.pid  # taskset execs the node, so this is the node's own pid
+        node = NodeControl(media_url)
         results = []
         for n in args.participants:
             for variant in args.variants:
                 print(f"N={n} {variant}: running…", file=sys.stderr, flush=True)
-                result = await run_variant(
-                    args, base, tenant["secret"], tenant["tenant"], node, node_pid, variant, n
-                )
+                async with media_node(media_argv, env, workdir / "media.log", media_url) as node_pid:
+                    result = await run_variant(
+                        args, base, tenant["secret"], tenant["tenant"], node, node_pid, variant, n
+                    )
                 print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
                 results.append(result)
         return results
