@@ -159,14 +159,17 @@
   PodiumEmbed.prototype.command = function (name, args) {
     if (this._destroyed) return Promise.reject(EmbedError("destroyed", "this embed was destroyed"));
     var self = this;
-    return this.ready.then(function () {
-      return new Promise(function (resolve, reject) {
-        var id = "m" + ++self._seq;
-        var timer = setTimeout(function () {
-          delete self._pending[id];
-          reject(EmbedError("timeout", "the room did not answer " + name));
-        }, COMMAND_TIMEOUT_MS);
-        self._pending[id] = { resolve: resolve, reject: reject, timer: timer };
+    var id = "m" + ++this._seq;
+    return new Promise(function (resolve, reject) {
+      // One deadline for the whole trip: a room that never loads (an origin the tenant did not
+      // allow, a network failure) rejects commands instead of leaving them pending forever.
+      var timer = setTimeout(function () {
+        delete self._pending[id];
+        reject(EmbedError("timeout", "the room did not answer " + name));
+      }, COMMAND_TIMEOUT_MS);
+      self._pending[id] = { resolve: resolve, reject: reject, timer: timer };
+      self.ready.then(function () {
+        if (!self._pending[id]) return;
         self.iframe.contentWindow.postMessage(
           { protocol: PROTOCOL, kind: "command", id: id, name: name, args: args || {} },
           self.origin
