@@ -129,6 +129,26 @@ async def test_an_embedder_page_drives_the_room_and_hears_its_events(
     assert (await event(tab, "left"))["reason"] == "left"
 
 
+async def test_ui_options_hide_the_chat_and_pick_the_layout(
+    tab: Page, host_page: HostPage, node: Node, acme: TenantClient
+) -> None:
+    room = (await acme.room(media_mode="p2p"))["slug"]
+    token = await acme.token(room, "ada", "host")
+    await tab.goto(
+        host_page.url(
+            podium=node.url, url=f"{node.url}/r/{acme.slug}/{room}", token=token, chat="0", layout="speaker"
+        )
+    )
+    await event(tab, "joined")
+    frame = tab.frame_locator("#room iframe")
+    await frame.locator("#app[data-layout='speaker'][data-chat='off']").wait_for()
+    assert not await frame.get_by_test_id("tab-chat").is_visible()
+    assert await frame.get_by_test_id("tab-participants").is_visible()
+    # The SDK still carries chat when the page hides it.
+    assert "ok" in await command(tab, "sendChatMessage", "sent without a chat panel")
+    await event(tab, "chatMessage", "data.message.text === 'sent without a chat panel'")
+
+
 async def test_a_command_the_role_may_not_perform_is_rejected_and_not_executed(
     tab: Page, host_page: HostPage, node: Node, acme: TenantClient
 ) -> None:
