@@ -173,9 +173,10 @@ class RoomActions:
 
     async def _seat(self, conn: Connection, first: bool) -> None:
         conn.status = "joined"
+        # Plugins hear of the join before anyone can act on it (a role change right after, say).
+        await self._plugins_seated(conn)
         conn.start(await self.welcome(conn))
         await self.hub.publish(conn.room.id, ParticipantJoined(participant=conn.me), exclude=conn.id)
-        await self._plugins_seated(conn)
         await self.routing.reconsider(conn.room)
         if first:
             await self._notify(conn.room, "room.started", participant=conn.me)
