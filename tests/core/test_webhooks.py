@@ -372,11 +372,12 @@ async def test_the_documented_node_helper_verifies_real_deliveries(
     assert check(secret, stale, delivery.body).startswith("refused: webhook-timestamp")
 
 
+# Several nodes share a deployment only on PostgreSQL + Redis.
+@pytest.mark.parametrize("hooks", ["postgres-redis"], indirect=True)
 async def test_a_participant_swept_from_a_dead_node_leaves_as_disconnected(
     hooks: Deployment, hooks_node: Node, tenant: TenantClient, receiver: Receiver
 ) -> None:
-    if not hooks.redis_url:
-        pytest.skip("several nodes share a deployment only on PostgreSQL + Redis")
+    assert hooks.redis_url
     await add_endpoint(tenant, receiver.url, events=["participant.left"])
     room = (await tenant.room())["slug"]
     doomed = Node(hooks)

@@ -112,11 +112,12 @@ async def test_closing_a_poll_sends_its_results_to_the_tenants_webhooks(new_tena
         receiver.close()
 
 
+# Several nodes share a room only on PostgreSQL + Redis.
+@pytest.mark.parametrize("deployment", ["postgres-redis"], indirect=True)
 async def test_votes_on_two_nodes_count_once_each(
     new_tenant: TenantFactory, deployment: Deployment, test_plugins_node: Node
 ) -> None:
-    if not deployment.database_url:
-        pytest.skip("several nodes share a room only on PostgreSQL + Redis")
+    assert deployment.database_url
     acme = await new_tenant(polls={})
     room = (await acme.room())["slug"]
     host = await acme.join(room, "hana", "host")  # on the first node
