@@ -27,7 +27,7 @@ from podium.core.api.recordings import RecordingController, RoomOutputsControlle
 from podium.core.api.rooms import RoomController
 from podium.core.api.watch import watch_routes
 from podium.core.api.webhooks import WebhookController
-from podium.core.db.engine import bind, engine_for
+from podium.core.db.engine import bind, close, engine_for
 from podium.core.embed import frame_ancestors, normalize_origin
 from podium.core.errors import PodiumError
 from podium.core.health import healthz, metrics_endpoint, readyz
@@ -124,8 +124,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             yield
         finally:
             await services.stop()
-            if isinstance(engine, PostgresEngine):
-                await engine.close_connection_pool()
+            await close(engine)
 
     api = Router(
         "/api/v1",

@@ -28,7 +28,7 @@ def _run_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
     """Run ``work`` with the database bound (and pooled on PostgreSQL)."""
     from piccolo.engine.postgres import PostgresEngine
 
-    from podium.core.db.engine import bind, engine_for
+    from podium.core.db.engine import bind, close, engine_for
 
     engine = engine_for(settings)
     bind(engine)
@@ -39,8 +39,7 @@ def _run_db(settings: Settings, work: Callable[[], Awaitable[Any]]) -> Any:
         try:
             return await work()
         finally:
-            if isinstance(engine, PostgresEngine):
-                await engine.close_connection_pool()
+            await close(engine)
 
     return asyncio.run(wrapped())
 

@@ -132,18 +132,28 @@ async def test_history_in_welcome_and_rest_is_scoped_and_paginated(acme: TenantC
     assert older["next"] is None
 
 
-async def test_concurrent_chat_is_persisted_before_delivery(acme: TenantClient) -> None:
-    room, host, mod, ann, bob = await _room_of_four(acme)
+async def test_concurrent_chat_is_stored_and_seen_in_one_order(acme: TenantClient) -> None:
+    room = (await acme.room())["slug"]
+    members = [await acme.join(room, f"p{i:02d}") for i in range(16)]
+    sent = {i: [f"{i}-{n}" for n in range(5)] for i in range(len(members))}
 
     async def burst(index: int, sender: Member) -> None:
-        for n in range(3):
-            await sender.send({"type": "chat.send", "text": f"{index}-{n}", "ref": str(n)})
-        for n in range(3):
-            await sender.next("ack", ref=str(n))
+        for n, text in enumerate(sent[index]):
+            await sender.send({"type": "chat.send", "text": text, "ref": str(n)})
+        for n in range(len(sent[index])):
+            assert (await sender.next("ack", ref=str(n)))["type"] == "ack"
 
-    await asyncio.gather(*(burst(i, s) for i, s in enumerate([host, mod, ann, bob])))
-    await _end(mod)
-    delivered = await _texts(host)
-    stored = [m["text"] for m in (await acme.http.get(f"/rooms/{room}/chat")).json()["messages"]]
-    assert sorted(delivered) == sorted(stored[:-1])
-    assert len(delivered) == 12
+    await asyncio.gather(*(burst(i, s) for i, s in enumerate(members)))
+    await _end(members[0])
+    seen = await asyncio.gather(*(_texts(m) for m in members))
+    history = (await acme.http.get(f"/rooms/{room}/chat", params={"limit": 200})).json()["messages"]
+    stored = [m["text"] for m in history]
+
+    # Everything sent is stored and reaches everyone, everyone sees the same order, and each
+    # sender's messages keep the order they were sent in, live and in history.
+    assert sorted(stored[:-1]) == sorted(text for texts in sent.values() for text in texts)
+    assert all(texts == seen[0] for texts in seen)
+    assert sorted(seen[0]) == sorted(stored[:-1])
+    for index, texts in sent.items():
+        assert [t for t in seen[0] if t.startswith(f"{index}-")] == texts
+        assert [t for t in stored if t.startswith(f"{index}-")] == texts
