@@ -35,20 +35,8 @@ from playwright.async_api import Browser, async_playwright
 # bench/ is a folder of scripts run by path, which puts bench/ itself, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
+from tests.support.browser import CHROMIUM_ARGS, require_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--autoplay-policy=no-user-gesture-required",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 #: Installed before the page's own scripts: note when a remote tile first presents a frame.
 FIRST_FRAME_PROBE = """
 window.__firstRemoteFrame = null;
@@ -89,7 +77,7 @@ async def run(base: str, secret: str, room: str, joins: int, limit_s: float) -> 
         httpx.AsyncClient(base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {secret}"}) as api,
         async_playwright() as pw,
     ):
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = await pw.chromium.launch(executable_path=str(require_chromium()), args=CHROMIUM_ARGS)
         anchor = await browser.new_context()
         host = await anchor.new_page()
         await host.goto(await join_url(api, room, "anchor"))

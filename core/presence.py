@@ -107,6 +107,11 @@ class Presence:
     async def count_joined(self, room_id: int) -> int:
         return int(await P.count().where((P.room == room_id) & (P.status == "joined") & self._fresh()))
 
+    async def session(self, participant_id: str) -> ParticipantInfo | None:
+        """A participant as they were, whatever their status now (for reports after they left)."""
+        row = await P.select(*_COLUMNS).where(P.id == uuid.UUID(participant_id)).first()
+        return None if row is None else _info(row)
+
     async def find(self, room_id: int, participant_id: str) -> tuple[ParticipantInfo, SessionStatus] | None:
         """A live participant of ``room_id`` (never one of another room)."""
         try:

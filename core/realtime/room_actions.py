@@ -7,7 +7,6 @@ tenant's REST API (the tenant may do everything), so both paths behave alike.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,7 @@ import msgspec
 
 from podium.core import chat
 from podium.core.auth.permissions import Role, can_act_on, can_assign, permissions_of
-from podium.core.db.tables import ParticipantSession, Room
+from podium.core.db.tables import Room
 from podium.core.errors import PodiumError
 from podium.core.presence import Presence, SessionStatus
 from podium.core.realtime import envelope as env
@@ -90,32 +89,9 @@ class RoomActions:
         """A dead node's participant was swept out: the tenant hears they left, ``disconnected``."""
         if self.notify is None:
             return
-        P = ParticipantSession
-        row = await (
-            P.select(
-                P.identity,
-                P.display_name,
-                P.role,
-                P.audio_muted,
-                P.video_muted,
-                P.screen_sharing,
-                P.joined_at,
-            )
-            .where(P.id == uuid.UUID(participant_id))
-            .first()
-        )
-        if row is None:
+        participant = await self.presence.session(participant_id)
+        if participant is None:
             return
-        participant = ParticipantInfo(
-            id=participant_id,
-            identity=row["identity"],
-            name=row["display_name"],
-            role=row["role"],
-            audio_muted=row["audio_muted"],
-            video_muted=row["video_muted"],
-            screen_sharing=row["screen_sharing"],
-            joined_at=row["joined_at"],
-        )
         owner = await Room.select(Room.tenant.slug).where(Room.id == room_id).first()
         if owner is not None:
             room = await get_room_by_id(room_id, owner["tenant.slug"])

@@ -2,6 +2,8 @@
 // on it; the room comes down as one composite video and one audio mix (everyone but you).
 // Active while the room's media mode is "mcu"; the mesh takes over when it is "p2p".
 
+import { inboundStats } from "./stats.js";
+
 const GATHER_TIMEOUT_MS = 3000;
 const RETRY_MS = [1000, 2000, 4000, 8000];
 /** The composite shows small tiles: sending more than this up is wasted bandwidth. */
@@ -188,25 +190,6 @@ export class McuLink {
 
   /** Same shape as a mesh peer's stats, for tests and the SDK. */
   async stats() {
-    if (!this.pc) return null;
-    const out = {
-      identity: "mcu",
-      participantId: null,
-      connectionState: this.pc.connectionState,
-      video: { framesDecoded: 0, frameWidth: 0, frameHeight: 0 },
-      audio: { totalSamplesReceived: 0, audioLevel: 0 },
-    };
-    (await this.pc.getStats()).forEach((s) => {
-      if (s.type !== "inbound-rtp") return;
-      if (s.kind === "video") {
-        out.video.framesDecoded += s.framesDecoded || 0;
-        out.video.frameWidth = Math.max(out.video.frameWidth, s.frameWidth || 0);
-        out.video.frameHeight = Math.max(out.video.frameHeight, s.frameHeight || 0);
-      } else if (s.kind === "audio") {
-        out.audio.totalSamplesReceived += s.totalSamplesReceived || 0;
-        out.audio.audioLevel = Math.max(out.audio.audioLevel, s.audioLevel || 0);
-      }
-    });
-    return out;
+    return this.pc ? inboundStats(this.pc, "mcu", null) : null;
   }
 }

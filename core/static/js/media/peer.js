@@ -3,6 +3,8 @@
 // side rolls back and answers, the impolite side ignores the other's offer. Glare can't
 // wedge a pair, and renegotiation (screen share on/off, ICE restart) needs no coordination.
 
+import { inboundStats } from "./stats.js";
+
 /** A disconnected ICE link gets this long to come back on its own before an ICE restart. */
 const DISCONNECTED_GRACE_MS = 2500;
 
@@ -160,28 +162,8 @@ export class PeerLink {
   }
 
   /** Inbound RTP totals by kind, and audio level, for tests, the SDK and the speaker detector. */
-  async stats() {
-    const out = {
-      identity: this.identity,
-      participantId: this.participantId,
-      connectionState: this.pc.connectionState,
-      video: { framesDecoded: 0, frameWidth: 0, frameHeight: 0 },
-      audio: { totalSamplesReceived: 0, audioLevel: 0 },
-    };
-    if (this.closed) return out;
-    const report = await this.pc.getStats();
-    report.forEach((s) => {
-      if (s.type !== "inbound-rtp") return;
-      if (s.kind === "video") {
-        out.video.framesDecoded += s.framesDecoded || 0;
-        out.video.frameWidth = Math.max(out.video.frameWidth, s.frameWidth || 0);
-        out.video.frameHeight = Math.max(out.video.frameHeight, s.frameHeight || 0);
-      } else if (s.kind === "audio") {
-        out.audio.totalSamplesReceived += s.totalSamplesReceived || 0;
-        out.audio.audioLevel = Math.max(out.audio.audioLevel, s.audioLevel || 0);
-      }
-    });
-    return out;
+  stats() {
+    return inboundStats(this.pc, this.identity, this.participantId);
   }
 
   close() {
