@@ -15,6 +15,9 @@ if [ ! -x /usr/bin/chromium ]; then
   apt_install chromium fonts-dejavu-core
 fi
 
+# Node runs the documented JavaScript webhook-verification helper in its test.
+command -v node >/dev/null || apt_install nodejs
+
 # nginx with the RTMP module: the live-streaming tests push to it and read the stream back.
 # The tests start nginx themselves (their own config and port); the service stays off.
 if [ ! -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
