@@ -123,6 +123,16 @@ async def podium_chat_message(
     keep it, or raise ``ChatRejected`` to refuse it. Filters run in registration order."""
 
 
+# ---- media -------------------------------------------------------------------------------------------
+
+
+@hookspec
+async def podium_media_started(ctx: PluginContext) -> None:
+    """A media node opened a fresh MCU session for the room (it moved to the MCU, a recording
+    started, or its node was replaced): put the room's layout (``ctx.set_media_layout``) and
+    content (``ctx.set_media_content``) on the new composite."""
+
+
 # ---- recording ---------------------------------------------------------------------------------------
 
 

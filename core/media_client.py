@@ -175,6 +175,9 @@ class MediaClient:
     async def set_layout(self, room: str, layout: str, pinned: list[str]) -> None:
         await self.request(lambda i: control.SetLayout(id=i, room=room, layout=layout, pinned=pinned))
 
+    async def set_content(self, room: str, image: bytes | None) -> None:
+        await self.request(lambda i: control.SetContent(id=i, room=room, image=image))
+
     async def start_output(self, room: str, output: str, kind: str, target: str) -> None:
         """Start a recording (``target``: file), the HLS output (directory) or an RTMP push (URL)."""
         self.rooms.add(room)

@@ -199,6 +199,11 @@ class MediaPool:
         if client is not None:
             await client.set_layout(room, layout, pinned)
 
+    async def set_content(self, room: str, image: bytes | None) -> None:
+        client = self._holding(room)
+        if client is not None:
+            await client.set_content(room, image)
+
     async def close_room(self, room: str) -> None:
         client = self._holding(room)
         url = self.placed.pop(room, None)

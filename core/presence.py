@@ -104,6 +104,15 @@ class Presence:
         )
         return [_info(row) for row in rows]
 
+    async def live_rooms(self, tenant: str) -> list[int]:
+        """Ids of the tenant's rooms (by slug) with someone joined right now."""
+        rows = await (
+            P.select(P.room)
+            .where((P.room._.tenant._.slug == tenant) & (P.status == "joined") & self._fresh())
+            .distinct()
+        )
+        return sorted({int(row["room"]) for row in rows})
+
     async def count_joined(self, room_id: int) -> int:
         return int(await P.count().where((P.room == room_id) & (P.status == "joined") & self._fresh()))
 

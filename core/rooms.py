@@ -112,6 +112,14 @@ async def get_room_by_id(room_id: int, tenant_slug: str) -> RoomInfo:
     return _info(tenant_slug, row)
 
 
+async def find_room_by_id(room_id: int) -> RoomInfo | None:
+    """The room with this id, whichever tenant owns it (for events that carry only the id)."""
+    owner = await Room.select(Room.tenant.slug).where(Room.id == room_id).first()
+    if owner is None:
+        return None
+    return await get_room_by_id(room_id, owner["tenant.slug"])
+
+
 async def list_rooms(tenant: TenantRef, *, limit: int, after: str | None) -> list[RoomInfo]:
     """The tenant's rooms ordered by slug, ``limit`` at a time after the slug ``after``."""
     query = Room.select(*_COLUMNS).where(Room.tenant == tenant.id)

@@ -25,6 +25,7 @@ from podium.core.realtime.connection import CloseCode
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
+from podium.core.rooms import find_room_by_id
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
 from podium.core.webhooks import Webhooks, register_event_type
@@ -86,6 +87,7 @@ class Services:
             build_plugin_manager(extra=extra), settings, self.hub, self.presence, self.routing
         )
         self.actions.plugins = self.plugins
+        self.routing.on_opened = self._media_started
         self.webhooks = Webhooks(settings, self.box, run_jobs=settings.serve_runs_jobs)
         self.actions.notify = self.webhooks.notify
         # Plugins' webhook events join the catalogue and leave through the same outbox.
@@ -110,6 +112,11 @@ class Services:
         self.routing.on_outputs_lost = outputs.media_restarted
         self.actions.outputs_status = outputs.status
         return outputs
+
+    async def _media_started(self, room_id: int) -> None:
+        room = await find_room_by_id(room_id)
+        if room is not None:
+            self.plugins.media_started(room)
 
     async def start(self) -> None:
         if not self.settings.uses_postgres:

@@ -30,6 +30,9 @@ __all__ = ["BACKGROUND_RGB", "HIGHLIGHT_RGB", "Compositor", "TileInput"]
 BACKGROUND_RGB = (16, 17, 20)
 #: The speaking tile's border; bright green reads as "talking" and survives VP8 at 350 kbit/s.
 HIGHLIGHT_RGB = (34, 197, 94)
+#: Video-range black and neutral chroma: the bars beside a letterboxed slide.
+_BLACK_Y = 16
+_NEUTRAL_CHROMA = 128
 #: Border width in pixels: even, so the chroma planes get a whole sample.
 HIGHLIGHT_WIDTH = 4
 #: Area averaging: as cheap as bilinear or cheaper when shrinking a camera into a tile, and
@@ -51,6 +54,8 @@ class TileInput:
     frame: av.VideoFrame | None
     video_muted: bool = False
     speaking: bool = False
+    #: A content tile (a slide): fitted whole into its tile, letterboxed, with no name label.
+    content: bool = False
 
 
 _DrawnKey = tuple[int | None, TileRect, str, bool]
@@ -98,7 +103,8 @@ class Compositor:
         ids = [tile.participant_id for tile in tiles]
         speaking = next((tile.participant_id for tile in tiles if tile.speaking), None)
         self._speaker = speaker or speaking or (self._speaker if self._speaker in ids else None)
-        rects = self._layout(ids)
+        content = next((tile.participant_id for tile in tiles if tile.content), None)
+        rects = self._layout(ids, content)
         by_id = {tile.participant_id: tile for tile in tiles}
         for rect in rects:
             self._draw_tile(rect, by_id[rect.participant_id])
@@ -115,12 +121,12 @@ class Compositor:
             plane_array(frame, index)[...] = plane
         return frame
 
-    def _layout(self, ids: list[str]) -> list[TileRect]:
+    def _layout(self, ids: list[str], content: str | None) -> list[TileRect]:
         """Rects for ``ids``; on any change, repaint the background and forget what tiles showed."""
-        key = (tuple(ids), self._speaker, self.layout)
+        key = (tuple(ids), self._speaker, content, self.layout)
         if key == self._layout_key and self._rects is not None:
             return self._rects
-        rects = self.layout(LayoutRequest(ids, self._speaker, self.width, self.height))
+        rects = self.layout(LayoutRequest(ids, self._speaker, self.width, self.height, content))
         self._layout_key = key
         if rects != self._rects:
             self._rects = rects
@@ -139,9 +145,11 @@ class Compositor:
             return
         if frame is None:
             self._paste_placeholder(rect, self._art.placeholder(tile.name, rect.w, rect.h))
+        elif tile.content:
+            self._paste_contained(rect, frame, slot.reformatter)
         else:
             self._paste_frame(rect, frame, slot.reformatter)
-        label = self._art.label(tile.name, rect.w, rect.h)
+        label = None if tile.content else self._art.label(tile.name, rect.w, rect.h)
         if label is not None:
             blend_label(self._y, self._u, self._v, rect, label)
         if tile.speaking:
@@ -168,6 +176,30 @@ class Compositor:
         x, y, w, h, ox, oy = x // 2, y // 2, w // 2, h // 2, ox // 2, oy // 2
         self._u[y : y + h, x : x + w] = plane_array(scaled, 1)[oy : oy + h, ox : ox + w]
         self._v[y : y + h, x : x + w] = plane_array(scaled, 2)[oy : oy + h, ox : ox + w]
+
+    def _paste_contained(self, rect: TileRect, frame: av.VideoFrame, reformatter: VideoReformatter) -> None:
+        """Scale ``frame`` to fit inside the rect whole (a slide must not lose its edges) and centre
+        it on black bars."""
+        scale = min(rect.w / frame.width, rect.h / frame.height)
+        fit_w = max(2, min(rect.w, round(frame.width * scale) & ~1))
+        fit_h = max(2, min(rect.h, round(frame.height * scale) & ~1))
+        scaled = reformatter.reformat(
+            frame,
+            width=fit_w,
+            height=fit_h,
+            format="yuv420p",
+            interpolation=_INTERPOLATION,
+            threads=_SCALER_THREADS,
+        )
+        x, y, w, h = rect.x, rect.y, rect.w, rect.h
+        self._y[y : y + h, x : x + w] = _BLACK_Y
+        self._u[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = _NEUTRAL_CHROMA
+        self._v[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = _NEUTRAL_CHROMA
+        x, y = x + ((w - fit_w) // 2 & ~1), y + ((h - fit_h) // 2 & ~1)
+        self._y[y : y + fit_h, x : x + fit_w] = plane_array(scaled, 0)
+        x, y, fit_w, fit_h = x // 2, y // 2, fit_w // 2, fit_h // 2
+        self._u[y : y + fit_h, x : x + fit_w] = plane_array(scaled, 1)
+        self._v[y : y + fit_h, x : x + fit_w] = plane_array(scaled, 2)
 
     def _paste_placeholder(self, rect: TileRect, art: Placeholder) -> None:
         x, y, w, h = rect.x, rect.y, rect.w, rect.h

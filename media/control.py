@@ -18,6 +18,7 @@ from msgspec import Meta
 
 __all__ = [
     "EVENTS",
+    "MAX_CONTENT_BYTES",
     "REQUESTS",
     "CloseRoom",
     "ConnectParticipant",
@@ -30,7 +31,9 @@ __all__ = [
     "NodeStats",
     "Ok",
     "OpenRoom",
+    "Opened",
     "OutputStatus",
+    "SetContent",
     "SetLayout",
     "Speaker",
     "StartOutput",
@@ -101,6 +104,23 @@ class SetLayout(_Request, tag="room.layout"):
     pinned: list[ParticipantId] = []
 
 
+#: A content image (a slide) is at most this many bytes; core scales it to the canvas first.
+MAX_CONTENT_BYTES = 1024 * 1024
+
+
+class SetContent(_Request, tag="room.content"):
+    """Show an image (JPEG or PNG: a slide) as the composite's content tile, or clear it.
+
+    The content tile leads the layout: the large tile in ``speaker`` and ``presentation``,
+    the first tile of the ``grid``. It is fitted whole into its tile (letterboxed, never
+    cropped) and keeps one tile of the last-N for itself.
+    """
+
+    room: RoomKey
+    #: ``None`` takes the content off the composite.
+    image: Annotated[bytes, Meta(max_length=MAX_CONTENT_BYTES)] | None = None
+
+
 OutputName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -135,6 +155,7 @@ ControlRequest = (
     | DisconnectParticipant
     | UpdateParticipant
     | SetLayout
+    | SetContent
     | NodeStats
     | StartOutput
     | StopOutput
@@ -146,6 +167,7 @@ REQUESTS: tuple[type[msgspec.Struct], ...] = (
     DisconnectParticipant,
     UpdateParticipant,
     SetLayout,
+    SetContent,
     NodeStats,
     StartOutput,
     StopOutput,
@@ -193,6 +215,13 @@ class Gone(_Reply, tag="gone"):
     reason: str
 
 
+class Opened(_Reply, tag="room.opened"):
+    """The node created a fresh session for ``room`` (first participant or output, or after a
+    restart elsewhere): core applies the room's layout and content to it again."""
+
+    room: str
+
+
 class Load(_Reply, tag="load"):
     """Sent every few seconds: what the node carries."""
 
@@ -214,8 +243,8 @@ class OutputStatus(_Reply, tag="output"):
     bytes: int = 0
 
 
-ControlEvent = Ok | Fail | Speaker | Visible | Gone | Load | OutputStatus
-EVENTS: tuple[type[msgspec.Struct], ...] = (Ok, Fail, Speaker, Visible, Gone, Load, OutputStatus)
+ControlEvent = Ok | Fail | Speaker | Visible | Gone | Opened | Load | OutputStatus
+EVENTS: tuple[type[msgspec.Struct], ...] = (Ok, Fail, Speaker, Visible, Gone, Opened, Load, OutputStatus)
 
 _from_core: msgspec.json.Decoder[ControlRequest] = msgspec.json.Decoder(ControlRequest)
 _from_node: msgspec.json.Decoder[ControlEvent] = msgspec.json.Decoder(ControlEvent)

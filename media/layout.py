@@ -35,12 +35,17 @@ _ASPECT = 16 / 9
 
 @dataclass(frozen=True, slots=True)
 class LayoutRequest:
-    """What a layout needs: who is shown (display priority order), who speaks, the canvas size."""
+    """What a layout needs: who is shown (display priority order), who speaks, the canvas size.
+
+    ``content`` is the id of the content tile (a slide) when there is one; it is also the
+    first of ``participants``. Layouts give it the main place.
+    """
 
     participants: Sequence[str]
     speaker: str | None
     width: int
     height: int
+    content: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +104,11 @@ def grid(request: LayoutRequest) -> list[TileRect]:
 
 
 def speaker(request: LayoutRequest) -> list[TileRect]:
-    """The active speaker large on top, everyone else in one strip of small tiles below."""
+    """The active speaker (or the content) large on top, everyone else in one strip below."""
     ids = list(request.participants)
     if not ids:
         return []
-    main = request.speaker if request.speaker in ids else ids[0]
+    main = next((pid for pid in (request.content, request.speaker) if pid in ids), ids[0])
     others = [pid for pid in ids if pid != main]
     if not others:
         return grid(request)

@@ -27,6 +27,8 @@ __all__ = ["Advertise", "MediaNode", "run"]
 
 log = logging.getLogger(__name__)
 LOAD_EVERY = 5.0
+#: Largest control message: a content image (``room.content``) travels base64 in JSON.
+CONTROL_MAX_BYTES = 2 * 1024 * 1024
 
 
 class MediaNode:
@@ -134,6 +136,8 @@ class MediaNode:
             )
         elif isinstance(request, control.SetLayout):
             room.set_layout(request.layout, request.pinned)
+        elif isinstance(request, control.SetContent):
+            await room.set_content(request.image)
         return control.Ok(id=request.id)
 
     def _open(self, ws: ServerConnection, key: str, layout: str, naive: bool = False) -> RoomSession:
@@ -142,6 +146,7 @@ class MediaNode:
         if room is None:
             room = self.rooms[key] = RoomSession(key, self._events_for(key), layout=layout, naive=naive)
             room.start()
+            asyncio.get_running_loop().create_task(self._send(ws, control.Opened(room=key)))
         return room
 
     def _events_for(self, key: str) -> RoomEvents:
@@ -275,7 +280,7 @@ async def run(
             redis, advertise.prefix, advertise.url, every=advertise.heartbeat, ttl=advertise.ttl
         )
     server: Server
-    async with serve(node.handle, host, port, max_size=256 * 1024) as server:
+    async with serve(node.handle, host, port, max_size=CONTROL_MAX_BYTES) as server:
         reporter = loop.create_task(node.report_load())
         beating: asyncio.Task[None] | None = None
         if registration is not None and advertise is not None:

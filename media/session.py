@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import io
 import logging
 import time
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from podium.media.fanout import Feed, FrameTrack, PacketTrack
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
 
-__all__ = ["MediaError", "RoomEvents", "RoomSession"]
+__all__ = ["CONTENT_ID", "MediaError", "RoomEvents", "RoomSession", "decode_still"]
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ KEYFRAME_MIN_INTERVAL = 0.5
 #: Receivers estimated above this many bits/s get the high tier (with hysteresis below).
 HIGH_TIER_BPS = 900_000
 LOW_TIER_BPS = 700_000
+#: The content tile's id on the composite (participant ids never start with "@").
+CONTENT_ID = "@content"
 #: Audio frames buffered per participant (60 ms): enough to ride out jitter, little delay.
 _AUDIO_BUFFER = 3
 
@@ -85,6 +88,19 @@ class _Participant:
     audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     visible: bool | None = None
+
+
+def decode_still(image: bytes) -> av.VideoFrame:
+    """A JPEG or PNG as a yuv420p frame no larger than the high tier's canvas."""
+    try:
+        with av.open(io.BytesIO(image), mode="r") as container:
+            frame = next(container.decode(video=0))
+    except (av.FFmpegError, StopIteration, ValueError) as exc:
+        raise MediaError("invalid_image", f"the content image could not be decoded: {exc}") from exc
+    high = TIERS[0]
+    scale = min(1.0, high.width / frame.width, high.height / frame.height)
+    width, height = max(2, round(frame.width * scale) & ~1), max(2, round(frame.height * scale) & ~1)
+    return frame.reformat(width=width, height=height, format="yuv420p")
 
 
 def _mono(frame: av.AudioFrame) -> Samples:
@@ -130,6 +146,8 @@ class RoomSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._video_busy = False
         self._shown: list[str] = []
+        #: The content tile's picture (a slide), decoded once; ``None``: no content tile.
+        self.content: av.VideoFrame | None = None
         self.closed = False
         self.stats = {"composites": 0, "encodes": 0, "audio_ticks": 0}
 
@@ -283,6 +301,10 @@ class RoomSession:
         self.pinned = pinned
         self.compositor.layout = LAYOUTS[layout]
 
+    async def set_content(self, image: bytes | None) -> None:
+        """Show ``image`` (JPEG/PNG) as the content tile, or take the content tile away."""
+        self.content = None if image is None else await asyncio.to_thread(decode_still, image)
+
     async def close(self) -> None:
         self.closed = True
         for task in self._tasks:
@@ -362,11 +384,14 @@ class RoomSession:
 
     def _visible_tiles(self) -> list[TileInput]:
         order = list(self.participants)
+        content = self.content
+        # The content tile takes one of the last-N places and leads the layout.
+        last_n = LAST_N - (content is not None)
         # Passing the last selection keeps people in their slots when someone new speaks.
-        visible = select_visible(order, self.recent_speakers, self.pinned, LAST_N, previous=self._shown)
+        visible = select_visible(order, self.recent_speakers, self.pinned, last_n, previous=self._shown)
         self._shown = visible
         now = time.monotonic()
-        tiles = []
+        tiles = [] if content is None else [TileInput(CONTENT_ID, "", content, content=True)]
         for pid, p in self.participants.items():
             shown = pid in visible
             if p.visible is not shown:

@@ -27,6 +27,15 @@ def dispose(deployment: Deployment) -> None:
         asyncio.run(drop_database(deployment.database_url))
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # Media work is CPU-heavy on a 2-core machine; the backend matrix is covered elsewhere.
+    if "deployment" in metafunc.fixturenames and metafunc.definition.get_closest_marker("embedded_only"):
+        metafunc.definition.add_marker(
+            pytest.mark.parametrize("deployment", ["sqlite-memory"], indirect=True)
+        )
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     """A migrated database (and channel namespace) shared by the session's tests."""

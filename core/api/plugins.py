@@ -126,6 +126,7 @@ async def _set(caller: Caller, name: str, data: PluginSettings, services: Servic
     raw = data.config if data.config is not None else (current.config if current else {})
     config = host.configure(name, raw)
     await host.tenants.save(caller.tenant.slug, name, data.enabled, config)
+    await host.tenant_changed(caller.tenant.slug)
     return _listing(host, info, (await host.tenants.of(caller.tenant.slug)).get(name))
 
 

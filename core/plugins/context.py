@@ -73,6 +73,15 @@ class PluginContext:
         """Switch the MCU composite's layout, if the room runs through the MCU now."""
         return await self._host.set_media_layout(self.room, layout, pinned or [])
 
+    async def set_media_content(self, image: bytes | None) -> bool:
+        """Show a JPEG/PNG (a slide) as the MCU composite's content tile, or clear it with ``None``.
+
+        The content tile leads the layout (large in ``presentation`` and ``speaker``) and is in
+        recordings and live streams. Keep it within 1280x720 and 1 MiB. Returns whether the room
+        runs through the MCU now; re-apply it in ``podium_media_started``.
+        """
+        return await self._host.set_media_content(self.room, image)
+
     async def run_job(self, work: Callable[..., T], *args: Any) -> T:
         """Run CPU-heavy ``work(*args)`` off the event loop (page rendering and the like)."""
         return await asyncio.to_thread(work, *args)

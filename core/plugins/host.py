@@ -30,6 +30,7 @@ from podium.core.plugins.context import PluginContext
 from podium.core.plugins.manager import PluginLoadError
 from podium.core.plugins.types import ClientAssets, Layout, PluginAction, Recording, WebhookEventType
 from podium.core.plugins.webhooks import PluginWebhooks
+from podium.core.realtime import envelope as env
 from podium.core.realtime.protocol import (
     ChatAudience,
     LeaveReason,
@@ -37,6 +38,7 @@ from podium.core.realtime.protocol import (
     PluginClient,
     PluginCommand,
     PluginDisabled,
+    PluginsChanged,
     PluginWelcome,
 )
 from podium.core.rooms import RoomInfo
@@ -165,6 +167,7 @@ class PluginHost:
         # (its thread runs on, but the room does not wait for it).
         self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin-hook")
         self._limits: WeakKeyDictionary[Connection, RateLimiter] = WeakKeyDictionary()
+        hub.on_plugins_changed = self._resend
 
     # ---- which plugins run -----------------------------------------------------------------------------
 
@@ -304,6 +307,21 @@ class PluginHost:
         """For the recording feature to call when a recording or stream stops."""
         self._notify("podium_recording_stopped", room, recording=recording)
 
+    # ---- the tenant changes its plugins mid-meeting -----------------------------------------------------
+
+    async def tenant_changed(self, tenant: str) -> None:
+        """The tenant switched a plugin on or off or changed its config: rooms in session hear it
+        now (every node's sockets get their new ``plugins.changed``), not only new joiners."""
+        self.tenants.forget(tenant)
+        for room_id in await self.presence.live_rooms(tenant):
+            await self.hub.publish(room_id, None, ops=[env.PluginsChanged()])
+
+    async def _resend(self, conns: list[Connection]) -> None:
+        # Another node saved the change: this node's cached rows may be up to a TTL old.
+        self.tenants.forget(conns[0].room.tenant)
+        for conn in conns:
+            conn.send(PluginsChanged(plugins=await self.welcome(conn.room, conn.me)))
+
     # ---- hooks whose answer the room waits for ---------------------------------------------------------
 
     async def welcome(self, room: RoomInfo, participant: ParticipantInfo) -> list[PluginWelcome]:
@@ -403,14 +421,34 @@ class PluginHost:
 
     # ---- what the room's media does ---------------------------------------------------------------------
 
-    async def set_media_layout(self, room: RoomInfo, layout: str, pinned: list[str]) -> bool:
+    def media_started(self, room: RoomInfo) -> None:
+        """A media node opened a fresh session for ``room``: plugins put their layout and content on it."""
+        self._notify("podium_media_started", room)
+
+    def _media_session(self, room: RoomInfo) -> str | None:
+        """The room's key on its media node, if it runs through the MCU there now."""
         routing = self.routing
-        if routing is None or routing.media is None or await routing.mode(room) != "mcu":
-            return False
+        if routing is None or routing.media is None:
+            return None
         key = routing.key(room.id)
-        if key not in routing.media.rooms:
+        return key if key in routing.media.rooms else None
+
+    async def set_media_layout(self, room: RoomInfo, layout: str, pinned: list[str]) -> bool:
+        key = self._media_session(room)
+        if key is None or self.routing is None or self.routing.media is None:
             return False
-        await routing.media.set_layout(key, layout, pinned)
+        if await self.routing.mode(room) != "mcu":
+            return False
+        await self.routing.media.set_layout(key, layout, pinned)
+        return True
+
+    async def set_media_content(self, room: RoomInfo, image: bytes | None) -> bool:
+        key = self._media_session(room)
+        if key is None or self.routing is None or self.routing.media is None:
+            return False
+        if await self.routing.mode(room) != "mcu":
+            return False
+        await self.routing.media.set_content(key, image)
         return True
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "CloseRoom",
     "Envelope",
     "Op",
+    "PluginsChanged",
     "SetRole",
     "decode",
     "encode_envelope",
@@ -52,7 +53,11 @@ class Admit(msgspec.Struct, tag="admit", frozen=True):
     participant_id: str
 
 
-Op = Close | CloseRoom | SetRole | Admit
+class PluginsChanged(msgspec.Struct, tag="plugins_changed", frozen=True):
+    """The tenant changed its plugins: every joined socket of the room gets its new set."""
+
+
+Op = Close | CloseRoom | SetRole | Admit | PluginsChanged
 
 #: ``all``: joined participants; ``staff``: joined hosts and moderators; ``none``: only ``targets``.
 Audience = Literal["all", "staff", "none"]

@@ -55,6 +55,8 @@ class Hub:
         self._feed_lock = asyncio.Lock()
         #: Run when an ``admit`` op reaches a local waiting socket (sends its welcome).
         self.on_admit: Callable[[Connection], Coroutine[Any, Any, None]] | None = None
+        #: Run when a ``plugins_changed`` op reaches the room's local joined sockets.
+        self.on_plugins_changed: Callable[[list[Connection]], Coroutine[Any, Any, None]] | None = None
         #: Run for each joined participant swept from a dead node (``room_id, participant_id``).
         self.on_swept: Callable[[int, str], Coroutine[Any, Any, None]] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -149,6 +151,11 @@ class Hub:
             for each in feed.connections.values():
                 each.close(op.code, op.reason)
             return
+        if isinstance(op, env.PluginsChanged):
+            joined = [c for c in feed.connections.values() if c.status == "joined"]
+            if joined and self.on_plugins_changed is not None:
+                self._spawn(self.on_plugins_changed(joined), "plugins-changed")
+            return
         conn = feed.connections.get(op.participant_id)
         if conn is None:
             return
@@ -157,9 +164,12 @@ class Hub:
         elif isinstance(op, env.SetRole):
             conn.me = msgspec.structs.replace(conn.me, role=op.role)
         elif isinstance(op, env.Admit) and self.on_admit is not None:
-            task = asyncio.create_task(self.on_admit(conn), name=f"admit-{conn.id}")
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self.on_admit(conn), f"admit-{conn.id}")
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ---- presence upkeep -------------------------------------------------------------------------------
 

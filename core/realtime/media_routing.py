@@ -66,6 +66,8 @@ class MediaRouting:
         self.holds_mcu: Callable[[int], Awaitable[bool]] | None = None
         self.on_output: Callable[[control.OutputStatus], Awaitable[None]] | None = None
         self.on_outputs_lost: Callable[[set[int]], Awaitable[None]] | None = None
+        #: A media node opened a fresh session for the room (by id): plugins re-apply layout and content.
+        self.on_opened: Callable[[int], Awaitable[None]] | None = None
 
     def key(self, room_id: int) -> str:
         """The room's name on media nodes (deployments sharing a node stay apart)."""
@@ -169,12 +171,15 @@ class MediaRouting:
             if self.on_output is not None:
                 await self.on_output(event)
             return
-        if not isinstance(event, control.Speaker | control.Visible | control.Gone):
+        if not isinstance(event, control.Speaker | control.Visible | control.Gone | control.Opened):
             return
         room_id = self.room_id_of(event.room)
         if room_id is None:
             return
-        if isinstance(event, control.Speaker):
+        if isinstance(event, control.Opened):
+            if self.on_opened is not None:
+                await self.on_opened(room_id)
+        elif isinstance(event, control.Speaker):
             await self.hub.publish(room_id, MediaSpeaker(participant_id=event.participant_id))
         elif isinstance(event, control.Visible):
             await self.hub.publish(

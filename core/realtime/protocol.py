@@ -27,6 +27,7 @@ __all__ = [
     "PluginCommand",
     "PluginEvent",
     "PluginWelcome",
+    "PluginsChanged",
     "ServerMessage",
     "decode_client",
     "encode",
@@ -386,6 +387,13 @@ class PluginDisabled(_Event, tag="plugin.disabled"):
     reason: str
 
 
+class PluginsChanged(_Event, tag="plugins.changed"):
+    """The tenant switched plugins on or off, or changed their config, during the meeting: the
+    room's plugins now, each with its snapshot for you (as in ``welcome.plugins``)."""
+
+    plugins: list[PluginWelcome]
+
+
 class ChatMessage(_Event, tag="chat.message"):
     message: ChatItem
 
@@ -459,6 +467,7 @@ ServerMessage = (
     | MediaFailed
     | PluginEvent
     | PluginDisabled
+    | PluginsChanged
     | Kicked
     | MuteRequested
     | RoomEnded
@@ -486,6 +495,7 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     MediaFailed,
     PluginEvent,
     PluginDisabled,
+    PluginsChanged,
     Kicked,
     MuteRequested,
     RoomEnded,

@@ -14,7 +14,6 @@ import msgspec
 
 from podium.core import chat
 from podium.core.auth.permissions import Role, can_act_on, can_assign, permissions_of
-from podium.core.db.tables import Room
 from podium.core.errors import PodiumError
 from podium.core.presence import Presence, SessionStatus
 from podium.core.realtime import envelope as env
@@ -44,7 +43,7 @@ from podium.core.realtime.protocol import (
     SignalRelayed,
     Welcome,
 )
-from podium.core.rooms import RoomInfo, get_room_by_id, mark_ended
+from podium.core.rooms import RoomInfo, find_room_by_id, mark_ended
 from podium.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -92,9 +91,8 @@ class RoomActions:
         participant = await self.presence.session(participant_id)
         if participant is None:
             return
-        owner = await Room.select(Room.tenant.slug).where(Room.id == room_id).first()
-        if owner is not None:
-            room = await get_room_by_id(room_id, owner["tenant.slug"])
+        room = await find_room_by_id(room_id)
+        if room is not None:
             await self._left(room, participant, "disconnected")
 
     async def _left(self, room: RoomInfo, participant: ParticipantInfo, reason: str) -> None:

@@ -88,8 +88,8 @@ async def podium_welcome(ctx: PluginContext) -> dict[str, Any]:
 
 
 @hookimpl
-async def podium_participant_joined(ctx: PluginContext) -> None:
-    # A room that just moved to the MCU starts on the compositor's default: give it the room's layout.
+async def podium_media_started(ctx: PluginContext) -> None:
+    # A fresh MCU session starts on the compositor's default: give it the room's layout.
     current = await _current(ctx)
-    if current["layout"] != "grid":
+    if current["layout"] != "grid" or current.get("presenter"):
         await _tell_media(ctx, current)

@@ -1,4 +1,4 @@
-"""The presentation layout for the MCU compositor: the presenter large, everyone else in a column."""
+"""The presentation layout for the MCU compositor: the slide (or presenter) large, a column of the rest."""
 
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ def _even(value: float) -> int:
 
 
 def presentation(request: LayoutRequest) -> list[TileRect]:
-    """The first participant (the pinned presenter) large on the left, the others stacked right."""
+    """The content (a slide) or else the first participant (the pinned presenter) large on the
+    left, the others stacked right."""
     ids = list(request.participants)
     if len(ids) < 2:
         return grid(request)
+    if request.content in ids:
+        ids.remove(request.content)
+        ids.insert(0, request.content)
     main_w = _even(request.width * MAIN_SHARE) - 2 * GAP
     main_h = min(_even(main_w * 9 / 16), _even(request.height - 2 * GAP))
     main_w = min(main_w, _even(main_h * 16 / 9))

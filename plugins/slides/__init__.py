@@ -138,7 +138,26 @@ async def podium_plugin_message(
             slide = _slide(deck, page, sender)
             await ctx.state.set("current", slide)
     await ctx.send("slide", slide)
+    await _show_on_composite(ctx, slide)
     return None if slide is None else int(slide["page"])
+
+
+async def _show_on_composite(ctx: PluginContext, slide: dict[str, Any] | None) -> None:
+    """In MCU rooms the slide is the composite's content tile (and so in recordings and streams)."""
+    if slide is None:
+        await ctx.set_media_content(None)
+        return
+    from podium.plugins.slides.render import stage_image
+
+    path = ctx.data_dir / slide["deck_id"] / f"{slide['page']}.jpg"
+    await ctx.set_media_content(await ctx.run_job(stage_image, path))
+
+
+@hookimpl
+async def podium_media_started(ctx: PluginContext) -> None:
+    current: dict[str, Any] | None = await ctx.state.get("current")
+    if current is not None:
+        await _show_on_composite(ctx, current)
 
 
 @hookimpl

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pypdfium2 as pdfium
+from PIL import Image
 
-__all__ = ["PdfError", "count_pages", "render_pages"]
+__all__ = ["STAGE_SIZE", "PdfError", "count_pages", "render_pages", "stage_image"]
+
+#: The largest composite: a slide for the MCU's content tile needs no more pixels than this.
+STAGE_SIZE = (1280, 720)
 
 
 class PdfError(ValueError):
@@ -38,3 +43,12 @@ def render_pages(data: bytes, folder: Path, width: int) -> int:
         return len(pdf)
     finally:
         pdf.close()
+
+
+def stage_image(page: Path) -> bytes:
+    """A rendered page as a JPEG that fits the composite, for the media node's content tile."""
+    with Image.open(page) as image:
+        image.thumbnail(STAGE_SIZE)
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85)
+    return out.getvalue()

@@ -131,3 +131,23 @@ async def test_a_tenant_without_plugins_shows_no_plugin_ui(meeting: Meeting, acm
     assert (await hana.state())["plugins"] == []
     await expect(hana.page.get_by_test_id("polls-button")).to_have_count(0)
     await expect(hana.page.get_by_test_id("plugin-toolbar")).to_be_empty()
+
+
+async def test_plugins_switched_mid_meeting_appear_and_go_without_a_reload(
+    browser: Browser, deployment: Deployment, node: Node
+) -> None:
+    issued = deployment.create_tenant(f"Switch {uuid.uuid4().hex[:6]}")
+    tenant = TenantClient(node.url, node.ws_url, issued["tenant"], issued["key_id"], issued["secret"])
+    people = Meeting(browser, tenant)
+    try:
+        (hana,) = await people.join_all(await people.room(), ("hana", "host"))
+        await expect(hana.page.get_by_test_id("polls-button")).to_have_count(0)
+        await enable(tenant, "polls")
+        await hana.page.get_by_test_id("polls-button").click()
+        await expect(hana.page.get_by_test_id("poll-question-input")).to_be_visible()
+        await tenant.http.put("/plugins/polls", json={"enabled": False})
+        await expect(hana.page.get_by_test_id("polls-button")).to_have_count(0)
+        await expect(hana.page.get_by_test_id("poll-question-input")).to_have_count(0)
+    finally:
+        await people.close()
+        await tenant.close()

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
 
 import av
 import numpy as np
 import numpy.typing as npt
 import pytest
+from PIL import Image as PilImage
 
 from podium.media.compositor import BACKGROUND_RGB, HIGHLIGHT_RGB, Compositor, TileInput
 from podium.media.encoder import TIERS, VIDEO_TIME_BASE, TierEncoder
 from podium.media.labels import PLACEHOLDER_RGB
 from podium.media.layout import LayoutFn, LayoutRequest, TileRect, grid, select_visible, speaker
+from podium.media.session import MediaError, decode_still
 
 RGB = tuple[int, int, int]
 Image = npt.NDArray[np.uint8]
@@ -152,6 +155,40 @@ def test_speaker_layout_gives_the_speaker_the_largest_tile() -> None:
     image = rgb(Compositor(layout=speaker).compose(tiles(ids, speaking="eve")))
     big = next(rect for rect in rects if rect.participant_id == "eve")
     assert close(centre(image, big), COLOURS["eve"], 10)
+
+
+def test_a_content_tile_leads_the_speaker_layout_whole_and_unlabelled() -> None:
+    # A 4:3 slide: white with a red frame at its very edges, which cover-cropping would lose.
+    pixels = np.full((480, 640, 3), 255, dtype=np.uint8)
+    pixels[:24], pixels[-24:], pixels[:, :24], pixels[:, -24:] = [COLOURS["ada"]] * 4
+    slide = av.VideoFrame.from_ndarray(pixels, format="rgb24").reformat(format="yuv420p")
+    content = TileInput("@content", "", slide, content=True)
+    image = rgb(Compositor(layout=speaker).compose([content, *tiles(["bob", "cy"], speaking="bob")]))
+    rects = speaker(LayoutRequest(["@content", "bob", "cy"], "bob", 1280, 720, content="@content"))
+    big = rects[0]
+    assert big.participant_id == "@content" and big.w * big.h > 3 * rects[1].w * rects[1].h
+    # Fitted whole: the red frame shows left and right of the white page, black bars beyond it.
+    fit_w = big.h * 4 // 3
+    left = big.x + (big.w - fit_w) // 2
+    row = image[big.y + big.h // 2]
+    assert close(tuple(int(c) for c in row[left + 6]), COLOURS["ada"], 12)
+    assert close(tuple(int(c) for c in row[left + fit_w - 7]), COLOURS["ada"], 12)
+    assert row[big.x + 4].max() < 24, "black bars beside the page"
+    assert close(centre(image, big), (255, 255, 255), 6)
+    # No name label over the slide: its bottom-left corner is the page's own white and red.
+    corner = image[big.y + big.h - 40 : big.y + big.h - 30, left + 30 : left + 200]
+    assert corner.min() > 200
+
+
+def test_content_images_are_decoded_to_fit_the_canvas_or_refused() -> None:
+    png = io.BytesIO()
+    PilImage.new("RGB", (2560, 1920), COLOURS["cy"]).save(png, "PNG")
+    still = decode_still(png.getvalue())
+    assert (still.width, still.height, still.format.name) == (960, 720, "yuv420p")
+    assert close(tuple(int(c) for c in rgb(still)[360, 480]), COLOURS["cy"], 6)
+    with pytest.raises(MediaError) as refused:
+        decode_still(b"GIF89a, or rather not")
+    assert refused.value.code == "invalid_image"
 
 
 @pytest.mark.parametrize("layout", [grid, speaker])

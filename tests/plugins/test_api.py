@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.plugins.conftest import TenantFactory
+from tests.plugins.conftest import TenantFactory, command
 from tests.support.client import TenantClient
 
 BUILTINS = {"layouts", "polls", "qa", "reactions", "slides"}
@@ -46,3 +46,31 @@ async def test_unknown_plugins_and_other_tenants(new_tenant: TenantFactory) -> N
     assert (await a.http.get("/plugins/polls")).json()["enabled"] is True
     anonymous = await a.http.get("/plugins", headers={"Authorization": ""})
     assert anonymous.status_code == 401
+
+
+async def test_switching_a_plugin_reaches_rooms_in_session(new_tenant: TenantFactory) -> None:
+    acme: TenantClient = await new_tenant()
+    other: TenantClient = await new_tenant()
+    room = (await acme.room())["slug"]
+    host = await acme.join(room, "hana", "host")
+    ann = await acme.join(room, "ann")
+    bystander = await other.join((await other.room())["slug"], "olga", "host")
+    assert [p["name"] for p in (host.first or {})["plugins"]] == []
+
+    on = await acme.http.put("/plugins/polls", json={"enabled": True, "config": {"max_options": 3}})
+    assert on.status_code == 200
+    for member in (host, ann):
+        changed = await member.next("plugins.changed")
+        polls = next(p for p in changed["plugins"] if p["name"] == "polls")
+        assert polls["client"]["module"].endswith("polls.js") and polls["state"] is not None
+    create = {"question": "Lunch?", "options": ["Soup", "Salad"]}
+    assert (await command(host, "polls", "create", create))["type"] == "ack"
+
+    await acme.http.put("/plugins/polls", json={"enabled": False})
+    changed = await ann.next("plugins.changed")
+    assert "polls" not in [p["name"] for p in changed["plugins"]]
+    refused = await command(host, "polls", "create", create)
+    assert refused["code"] == "plugin_not_enabled"
+    # Another tenant's rooms hear nothing of it.
+    await bystander.request({"type": "ping"})
+    assert not [m for m in bystander.seen if m["type"] == "plugins.changed"]

@@ -3,34 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import httpx
 
 from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
-from tests.plugins.pdf import make_pdf
-from tests.support.client import TenantClient
-
-
-async def _upload(tenant: TenantClient, room: str, token: str, body: bytes) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=tenant.base_url, timeout=30) as http:
-        return await http.post(
-            f"/api/v1/plugins/slides/{tenant.slug}/{room}/decks",
-            params={"name": "Quarterly.pdf"},
-            content=body,
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/pdf"},
-        )
-
-
-async def _ready_deck(tenant: TenantClient, room: str, host: Any, pages: int) -> dict[str, Any]:
-    token = await tenant.token(room, "hana", "host")
-    response = await _upload(tenant, room, token, make_pdf(pages))
-    assert response.status_code == 202, response.text
-    deck: dict[str, Any] = response.json()
-    assert deck["pages"] == pages and deck["status"] == "rendering"
-    return dict(
-        await event_where(host, "slides", "deck", lambda d: d["id"] == deck["id"] and d["status"] == "ready")
-    )
+from tests.plugins.pdf import make_pdf, ready_deck, upload_deck
 
 
 async def test_the_presenter_turns_pages_and_everyone_follows(new_tenant: TenantFactory) -> None:
@@ -38,7 +15,7 @@ async def test_the_presenter_turns_pages_and_everyone_follows(new_tenant: Tenant
     room = (await acme.room())["slug"]
     host = await acme.join(room, "hana", "host")
     ann = await acme.join(room, "ann")
-    deck = await _ready_deck(acme, room, host, 3)
+    deck = await ready_deck(acme, room, host, make_pdf(3))
 
     assert (await command(ann, "slides", "present", {"deck_id": deck["id"]}))["code"] == "forbidden"
     assert (await command(host, "slides", "present", {"deck_id": deck["id"]}))["type"] == "ack"
@@ -68,27 +45,27 @@ async def test_uploads_are_limited_with_clear_errors(new_tenant: TenantFactory) 
     room = (await acme.room())["slug"]
     host_token = await acme.token(room, "hana", "host")
 
-    too_many = await _upload(acme, room, host_token, make_pdf(3))
+    too_many = await upload_deck(acme, room, host_token, make_pdf(3))
     assert too_many.status_code == 413
     assert too_many.json()["error"]["code"] == "slides_too_many_pages"
     assert "2 pages" in too_many.json()["error"]["message"]
 
-    too_big = await _upload(acme, room, host_token, b"%PDF-1.4\n" + b"0" * 60_000)
+    too_big = await upload_deck(acme, room, host_token, b"%PDF-1.4\n" + b"0" * 60_000)
     assert too_big.status_code == 413 and too_big.json()["error"]["code"] == "slides_too_large"
 
-    not_pdf = await _upload(acme, room, host_token, b"GIF89a not a pdf")
+    not_pdf = await upload_deck(acme, room, host_token, b"GIF89a not a pdf")
     assert not_pdf.status_code == 415 and not_pdf.json()["error"]["code"] == "slides_not_pdf"
-    broken = await _upload(acme, room, host_token, b"%PDF-1.4 but nothing else")
+    broken = await upload_deck(acme, room, host_token, b"%PDF-1.4 but nothing else")
     assert broken.status_code == 415 and broken.json()["error"]["code"] == "slides_not_pdf"
 
-    attendee = await _upload(acme, room, await acme.token(room, "ann"), make_pdf(1))
+    attendee = await upload_deck(acme, room, await acme.token(room, "ann"), make_pdf(1))
     assert attendee.status_code == 403
     other_room = (await acme.room())["slug"]
-    wrong_room = await _upload(acme, other_room, host_token, make_pdf(1))
+    wrong_room = await upload_deck(acme, other_room, host_token, make_pdf(1))
     assert wrong_room.status_code == 403
 
     off = await new_tenant()
     off_room = (await off.room())["slug"]
-    refused = await _upload(off, off_room, await off.token(off_room, "hana", "host"), make_pdf(1))
+    refused = await upload_deck(off, off_room, await off.token(off_room, "hana", "host"), make_pdf(1))
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "plugin_not_enabled"
     await asyncio.sleep(0)

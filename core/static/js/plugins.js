@@ -82,7 +82,10 @@ export function mountPlugins(els, ctx) {
       can: (action) => (entry.info.actions?.[action] || []).includes(store.getState().you?.role),
       /** Send a command; resolves with the `ack`, rejects with the `error` ({code, message}). */
       send: (action, data = {}) => connection.request("plugin", { plugin: name, action, data }),
-      /** Listen to the plugin's events, and to "welcome" (state) and "role" (your role changed). */
+      /** How the room's media flows now: "p2p" (a mesh of cameras) or "mcu" (one composite video). */
+      mediaMode: () => store.getState().mediaMode,
+      /** Listen to the plugin's events, and to "welcome" (state), "role" (your role changed) and
+       * "media" (the room's media mode changed). */
       on(event, fn) {
         if (!entry.listeners.has(event)) entry.listeners.set(event, new Set());
         entry.listeners.get(event).add(fn);
@@ -168,7 +171,9 @@ export function mountPlugins(els, ctx) {
 
   return function render(state, action) {
     switch (action.type) {
-      case "welcome": {
+      // welcome: the room's plugins on joining; plugins.changed: the tenant switched some on or off.
+      case "welcome":
+      case "plugins.changed": {
         const names = new Set((action.plugins || []).map((p) => p.name));
         for (const name of [...loaded.keys()]) if (!names.has(name)) unmount(name);
         for (const info of action.plugins || []) {
@@ -195,6 +200,9 @@ export function mountPlugins(els, ctx) {
         break;
       case "participant.role_changed":
         if (state.you?.id === action.participant_id) for (const entry of loaded.values()) emit(entry, "role", action.role);
+        break;
+      case "media.mode":
+        for (const entry of loaded.values()) emit(entry, "media", action.mode);
         break;
       default:
         if (state.terminal && els.panel.hidden === false) showPanel(null);

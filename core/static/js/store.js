@@ -188,6 +188,8 @@ export function reduce(state, action) {
       return { ...state, outputs: { recording: action.recording, live: action.live, outputs: action.outputs || [] } };
     case "plugin.disabled":
       return { ...state, plugins: state.plugins.filter((p) => p.name !== action.plugin) };
+    case "plugins.changed":
+      return { ...state, plugins: action.plugins || [] };
     case "kicked":
       return terminate(state, { kind: "kicked", by: action.by ?? null });
     case "room.ended":

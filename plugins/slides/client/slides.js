@@ -16,7 +16,13 @@ export default function setup(api) {
   const stop = h("button", { type: "button", class: "btn btn-ghost", "data-testid": "slide-stop", on: { click: () => api.send("stop").catch(fail) } }, "Stop presenting");
   const controls = h("div", { class: "slides-controls" }, prev, counter, next, stop);
   const caption = h("p", { class: "slides-caption", "data-testid": "slide-caption" });
-  api.slot("stage_content").append(h("figure", { class: "slides-stage", "data-testid": "slides-stage" }, image, h("figcaption", { class: "slides-bar" }, caption, controls)));
+  const bar = h("figcaption", { class: "slides-bar" }, caption, controls);
+  const figure = h("figure", { class: "slides-stage", "data-testid": "slides-stage" }, image, bar);
+  api.slot("stage_content").append(figure);
+  // In MCU rooms the slide is a tile of the composite everyone receives (and recordings keep):
+  // the browser then shows only the caption and the presenter's controls, over the stage.
+  const overlay = h("div", { class: "slides-overlay", "data-testid": "slides-overlay", hidden: true });
+  api.slot("stage_overlay").append(overlay);
 
   // ---- the panel (presenters): upload and pick a deck
   const file = h("input", { type: "file", accept: "application/pdf,.pdf", "data-testid": "slides-file", "aria-label": "PDF to upload" });
@@ -77,9 +83,13 @@ export default function setup(api) {
   }
 
   function renderStage() {
-    api.showStage(Boolean(current));
+    const composite = api.mediaMode() === "mcu";
+    api.showStage(Boolean(current) && !composite);
+    overlay.hidden = !current || !composite;
+    if (composite && bar.parentNode !== overlay) overlay.append(bar);
+    if (!composite && bar.parentNode !== figure) figure.append(bar);
     if (!current) return;
-    if (image.getAttribute("src") !== current.url) image.src = current.url;
+    if (!composite && image.getAttribute("src") !== current.url) image.src = current.url;
     image.alt = `${current.name}, page ${current.page} of ${current.pages}`;
     counter.textContent = `${current.page} / ${current.pages}`;
     caption.textContent = `${current.presenter} is presenting ${current.name}`;
@@ -113,6 +123,7 @@ export default function setup(api) {
   });
   api.on("welcome", reset);
   api.on("role", () => { renderPanel(); renderStage(); });
+  api.on("media", renderStage);
   reset(api.state);
   return () => document.removeEventListener("keydown", onKey);
 }
