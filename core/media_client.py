@@ -141,7 +141,15 @@ class MediaClient:
     # ---- the operations core uses ---------------------------------------------------------------------
 
     async def connect(
-        self, room: str, participant_id: str, name: str, sdp: str, *, audio_muted: bool, video_muted: bool
+        self,
+        room: str,
+        participant_id: str,
+        name: str,
+        sdp: str,
+        *,
+        audio_muted: bool,
+        video_muted: bool,
+        screen_sharing: bool = False,
     ) -> str:
         self.rooms.add(room)
         ok = await self.request(
@@ -153,6 +161,7 @@ class MediaClient:
                 sdp=sdp,
                 audio_muted=audio_muted,
                 video_muted=video_muted,
+                screen_sharing=screen_sharing,
             )
         )
         assert ok.sdp is not None

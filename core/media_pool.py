@@ -169,12 +169,26 @@ class MediaPool:
             await client.stop()
 
     async def connect(
-        self, room: str, participant_id: str, name: str, sdp: str, *, audio_muted: bool, video_muted: bool
+        self,
+        room: str,
+        participant_id: str,
+        name: str,
+        sdp: str,
+        *,
+        audio_muted: bool,
+        video_muted: bool,
+        screen_sharing: bool = False,
     ) -> str:
         url = await self._node_for(room)
         try:
             return await self._client(url).connect(
-                room, participant_id, name, sdp, audio_muted=audio_muted, video_muted=video_muted
+                room,
+                participant_id,
+                name,
+                sdp,
+                audio_muted=audio_muted,
+                video_muted=video_muted,
+                screen_sharing=screen_sharing,
             )
         except PodiumError as exc:
             if exc.code == "node_draining":

@@ -79,6 +79,9 @@ class ConnectParticipant(_Request, tag="participant.connect"):
     sdp: Annotated[str, Meta(max_length=65536)]
     audio_muted: bool = False
     video_muted: bool = False
+    #: The offer may carry a second video section: the participant's screen. While this is
+    #: true its picture is the composite's content tile (ahead of any ``room.content``).
+    screen_sharing: bool = False
 
 
 class DisconnectParticipant(_Request, tag="participant.disconnect"):
@@ -87,13 +90,14 @@ class DisconnectParticipant(_Request, tag="participant.disconnect"):
 
 
 class UpdateParticipant(_Request, tag="participant.update"):
-    """Name and mute state, drawn on the participant's tile."""
+    """Name and mute state, drawn on the participant's tile, and whether they share their screen."""
 
     room: RoomKey
     participant_id: ParticipantId
     name: str | None = None
     audio_muted: bool | None = None
     video_muted: bool | None = None
+    screen_sharing: bool | None = None
 
 
 class SetLayout(_Request, tag="room.layout"):
@@ -111,9 +115,9 @@ MAX_CONTENT_BYTES = 1024 * 1024
 class SetContent(_Request, tag="room.content"):
     """Show an image (JPEG or PNG: a slide) as the composite's content tile, or clear it.
 
-    The content tile leads the layout: the large tile in ``speaker`` and ``presentation``,
-    the first tile of the ``grid``. It is fitted whole into its tile (letterboxed, never
-    cropped) and keeps one tile of the last-N for itself.
+    The content tile leads the layout: the large tile in every built-in layout (``grid`` and
+    ``speaker`` put the cameras in a strip below it, ``presentation`` in a column). It is
+    fitted whole (letterboxed, never cropped) and keeps one tile of the last-N for itself.
     """
 
     room: RoomKey

@@ -81,10 +81,15 @@ def _row(ids: Sequence[str], tile_w: int, tile_h: int, y: int, canvas_w: int) ->
 
 
 def grid(request: LayoutRequest) -> list[TileRect]:
-    """Equal 16:9 tiles in the column count that makes them largest, centred; a short last row too."""
+    """Equal 16:9 tiles in the column count that makes them largest, centred; a short last row too.
+
+    While there is content (a slide, a shared screen) it must stay readable: it takes the
+    stage and the cameras go in a strip below, as in ``speaker``."""
     ids = list(request.participants)
     if not ids:
         return []
+    if request.content in ids and len(ids) > 1:
+        return speaker(request)
     inner_w = request.width - 2 * GAP
     inner_h = request.height - 2 * GAP
     best: tuple[int, int, int] = (0, 0, 1)

@@ -120,6 +120,7 @@ class MediaNode:
                 request.sdp,
                 audio_muted=request.audio_muted,
                 video_muted=request.video_muted,
+                screen_sharing=request.screen_sharing,
             )
             return control.Ok(id=request.id, sdp=sdp)
         if room is None:
@@ -133,6 +134,7 @@ class MediaNode:
                 name=request.name,
                 audio_muted=request.audio_muted,
                 video_muted=request.video_muted,
+                screen_sharing=request.screen_sharing,
             )
         elif isinstance(request, control.SetLayout):
             room.set_layout(request.layout, request.pinned)

@@ -23,7 +23,13 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
@@ -81,10 +87,13 @@ class _Participant:
     video_out: PacketTrack
     audio_muted: bool = False
     video_muted: bool = False
+    screen_sharing: bool = False
     tier: str = "low"
     estimate_bps: int = 0
     frame: av.VideoFrame | None = None
     frame_at: float = 0.0
+    #: The latest frame of the participant's screen share (their offer's second video section).
+    screen: av.VideoFrame | None = None
     audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     visible: bool | None = None
@@ -161,13 +170,22 @@ class RoomSession:
     # ---- participants ---------------------------------------------------------------------------------
 
     async def connect(
-        self, participant_id: str, name: str, sdp: str, *, audio_muted: bool, video_muted: bool
+        self,
+        participant_id: str,
+        name: str,
+        sdp: str,
+        *,
+        audio_muted: bool,
+        video_muted: bool,
+        screen_sharing: bool = False,
     ) -> str:
         """Answer a participant's offer (a new offer replaces its previous connection)."""
         if self.closed:
             raise MediaError("room_closed", "this room's media session is closed")
         await self.disconnect(participant_id)
-        pc = RTCPeerConnection()
+        # max-bundle: every section on one transport from the start. (aiortc's default "balanced"
+        # leaves a second video section on a transport the BUNDLE answer orphans: no screen.)
+        pc = RTCPeerConnection(RTCConfiguration(bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
         me = _Participant(
             id=participant_id,
             name=name,
@@ -176,11 +194,18 @@ class RoomSession:
             video_out=PacketTrack("video"),
             audio_muted=audio_muted,
             video_muted=video_muted,
+            screen_sharing=screen_sharing,
         )
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
-            reader = self._read_video(me, track) if track.kind == "video" else self._read_audio(me, track)
+            videos = [t for t in pc.getTransceivers() if t.kind == "video"]
+            if track.kind == "audio":
+                reader = self._read_audio(me, track)
+            elif len(videos) > 1 and videos[1].receiver.track is track:
+                reader = self._read_screen(me, track)
+            else:
+                reader = self._read_video(me, track)
             me.readers.append(asyncio.get_running_loop().create_task(reader))
 
         @pc.on("connectionstatechange")
@@ -194,10 +219,12 @@ class RoomSession:
         except Exception as exc:
             await pc.close()
             raise MediaError("invalid_sdp", f"the offer could not be used: {exc}") from exc
-        kinds = {t.kind for t in pc.getTransceivers()}
-        if kinds != {"audio", "video"}:
+        kinds = [t.kind for t in pc.getTransceivers()]
+        if kinds.count("audio") != 1 or kinds.count("video") not in (1, 2):
             await pc.close()
-            raise MediaError("invalid_sdp", "the offer must carry one audio and one video section")
+            raise MediaError(
+                "invalid_sdp", "the offer must carry one audio and one or two video sections (camera, screen)"
+            )
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 # The composite is VP8: the answer must not pick another codec.
@@ -248,6 +275,14 @@ class RoomSession:
                 me.frame = frame
                 me.frame_at = time.monotonic()
 
+    async def _read_screen(self, me: _Participant, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                frame = await track.recv()
+                assert isinstance(frame, av.VideoFrame)
+                if me.screen_sharing:
+                    me.screen = frame
+
     async def _read_audio(self, me: _Participant, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
             while True:
@@ -256,7 +291,13 @@ class RoomSession:
                 me.audio.append(_mono(frame))
 
     def update(
-        self, participant_id: str, *, name: str | None, audio_muted: bool | None, video_muted: bool | None
+        self,
+        participant_id: str,
+        *,
+        name: str | None,
+        audio_muted: bool | None,
+        video_muted: bool | None,
+        screen_sharing: bool | None = None,
     ) -> None:
         me = self.participants.get(participant_id)
         if me is None:
@@ -267,6 +308,10 @@ class RoomSession:
             me.audio_muted = audio_muted
         if video_muted is not None:
             me.video_muted = video_muted
+        if screen_sharing is not None:
+            me.screen_sharing = screen_sharing
+            if not screen_sharing:
+                me.screen = None  # a later share must not open on the last one's picture
 
     async def disconnect(self, participant_id: str) -> bool:
         me = self.participants.pop(participant_id, None)
@@ -384,7 +429,10 @@ class RoomSession:
 
     def _visible_tiles(self) -> list[TileInput]:
         order = list(self.participants)
-        content = self.content
+        # A shared screen is the content while it lasts (with several sharers, the one who
+        # connected last); else the still (a slide).
+        sharers = [p.screen for p in self.participants.values() if p.screen_sharing and p.screen]
+        content = sharers[-1] if sharers else self.content
         # The content tile takes one of the last-N places and leads the layout.
         last_n = LAST_N - (content is not None)
         # Passing the last selection keeps people in their slots when someone new speaks.

@@ -140,6 +140,7 @@ class MediaRouting:
             sdp,
             audio_muted=conn.me.audio_muted,
             video_muted=conn.me.video_muted,
+            screen_sharing=conn.me.screen_sharing,
         )
         conn.send(MediaAnswer(sdp=answer))
 
@@ -161,6 +162,7 @@ class MediaRouting:
                     name=me.name,
                     audio_muted=me.audio_muted,
                     video_muted=me.video_muted,
+                    screen_sharing=me.screen_sharing,
                 )
             )
 

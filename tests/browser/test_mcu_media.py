@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from playwright.async_api import expect
+
+from tests.support.analysis import PALETTE, TONES_HZ
 from tests.support.browser import BrowserParticipant, Meeting, eventually
+from tests.support.synthetic import SyntheticParticipant
 
 #: Connecting to the media node: gather ICE, offer through core, answer, DTLS, first keyframe.
 CONNECT_WITHIN = 15.0
@@ -54,3 +58,31 @@ async def test_two_browsers_in_an_mcu_room_get_the_composite_and_the_mix(meeting
         # No peer-to-peer connections in an MCU room: everything goes through the server.
         assert (await person.mesh_stats())["peers"] == []
     await ann.screenshot("mcu-room")
+
+
+async def test_a_screen_shared_from_the_browser_takes_the_composite_stage(meeting: Meeting) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann = await meeting.join(room, "ann", "host")
+    watcher = await SyntheticParticipant.join(
+        meeting.tenant, room, "maroon", PALETTE["maroon"], TONES_HZ[0], latency_hz=0
+    )
+    try:
+        await watcher.wait_mcu_connected(30)
+        await composite_flows(ann)
+        # Two cameras in the grid: the watcher's is half of it.
+        await watcher.wait_colour_share(
+            PALETTE["maroon"], lambda share: share > 0.15, "a camera tile of the grid"
+        )
+
+        share = ann.page.get_by_test_id("toggle-screen")
+        await expect(share).to_be_enabled()
+        await share.click()
+        await expect(share).to_have_attribute("aria-pressed", "true")
+        # The screen takes the stage: the watcher's camera shrinks into the strip below it.
+        await watcher.wait_colour_share(
+            PALETTE["maroon"], lambda share: 0 < share < 0.06, "a strip tile under the screen"
+        )
+        await share.click()
+        await watcher.wait_colour_share(PALETTE["maroon"], lambda share: share > 0.15, "back to a grid tile")
+    finally:
+        await watcher.leave()

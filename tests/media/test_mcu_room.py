@@ -133,3 +133,26 @@ async def test_a_frozen_uplink_becomes_a_placeholder_and_the_room_goes_on(
         await asyncio.sleep(0.5)
     received = watcher.frames_received
     await watcher.wait_frames(received + 15, timeout=10)  # the composite keeps coming
+
+
+async def test_a_shared_screen_is_the_large_tile_while_it_is_shared(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room(media_mode="mcu"))["slug"]
+    screen = PALETTE["periwinkle"]
+    presenter = await SyntheticParticipant.join(
+        acme, room, NAMES[0], PALETTE[NAMES[0]], TONES_HZ[0], latency_hz=0, screen=screen
+    )
+    people.append(presenter)
+    people.append(await _join(acme, room, 1, loud=False))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    watcher = people[1]
+    await _composite_shows(watcher, set(NAMES[:2]))
+    # Offered but not shared: the screen's section carries frames, the composite shows none of them.
+    await watcher.wait_colour_share(screen, lambda share: share == 0, "an unshared screen is not shown", 1)
+
+    await presenter.share_screen()
+    await watcher.wait_colour_share(screen, lambda share: share > 0.3, "the shared screen is the large tile")
+    await _composite_shows(watcher, set(NAMES[:2]))  # both cameras still in the strip
+    await presenter.share_screen(False)
+    await watcher.wait_colour_share(screen, lambda share: share == 0, "the screen left the composite")

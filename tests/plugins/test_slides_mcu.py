@@ -72,8 +72,8 @@ async def test_the_presented_page_is_a_tile_of_the_composite(
     await _composite_until(viewer, "page 2", {"teal": (0.4, 0.8), "orange": (0, 0.001)})
 
     assert (await command(host, "layouts", "set", {"layout": "grid"}))["type"] == "ack"
-    # Grid: the slide is one of two equal tiles, letterboxed whole into its 16:9 tile.
-    await _composite_until(viewer, "page 2, grid", {"teal": (0.1, 0.35), "maroon": (0.1, 0.35)})
+    # Grid: the slide still leads (on top, letterboxed whole), the camera in a strip below it.
+    await _composite_until(viewer, "page 2, grid", {"teal": (0.3, 0.7), "maroon": (0.005, 0.1)})
 
     assert (await command(host, "slides", "stop"))["type"] == "ack"
     await _composite_until(viewer, "stopped", {"teal": (0, 0.001), "maroon": (0.4, 1.0)})

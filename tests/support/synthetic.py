@@ -35,6 +35,7 @@ from typing import Any
 import av
 import numpy as np
 from aiortc import (
+    RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
@@ -45,7 +46,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from numpy.typing import NDArray
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.analysis import BLOCK_CELLS, draw_timestamp, find_timestamps, rgb_to_yuv
+from tests.support.analysis import BLOCK_CELLS, colour_fractions, draw_timestamp, find_timestamps, rgb_to_yuv
 from tests.support.client import TIMEOUT, Member, TenantClient
 
 __all__ = [
@@ -434,6 +435,7 @@ class SyntheticParticipant:
         latency_hz: float = 0.0,
         use_ice_servers: bool = False,
         answer_timeout: float = TIMEOUT,
+        screen: tuple[int, int, int] | None = None,
     ) -> None:
         self.member = member
         self.identity = identity
@@ -441,6 +443,8 @@ class SyntheticParticipant:
         self.tone_hz = tone_hz
         #: The camera: width, height, frames per second.
         self.camera = (width, height, fps)
+        #: The colour of a screen to offer as a second video section (sharing it is ``share_screen``).
+        self.screen = screen
         self.use_ice_servers = use_ice_servers
         self.answer_timeout = answer_timeout
         self._amplitude = amplitude
@@ -517,7 +521,8 @@ class SyntheticParticipant:
         ``loud`` sends the tone at ``DEFAULT_AMPLITUDE``, otherwise silence; ``amplitude``
         overrides both. ``options``: ``width``, ``height``, ``fps`` of the camera,
         ``latency_hz`` (timestamp probes per second of received video), ``use_ice_servers``
-        (use the welcome's STUN/TURN), ``answer_timeout``."""
+        (use the welcome's STUN/TURN), ``answer_timeout``, ``screen`` (a colour: also offer a
+        screen, as the web client does, shown once ``share_screen`` says so)."""
         member = await SyntheticMember.connect(ws_url, tenant, room, token)
         assert isinstance(member, SyntheticMember)
         level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
@@ -581,6 +586,25 @@ class SyntheticParticipant:
     def mcu_connected(self) -> bool:
         """True while the MCU peer connection is connected."""
         return self._connected.is_set()
+
+    async def wait_colour_share(
+        self, colour: tuple[int, int, int], check: Callable[[float], bool], what: str, within: float = 15.0
+    ) -> None:
+        """Wait until ``check(share)`` holds for the share of the composite that is ``colour``."""
+        deadline = asyncio.get_running_loop().time() + within
+        share = -1.0
+        while asyncio.get_running_loop().time() < deadline:
+            frame = self.latest_frame
+            if frame is not None:
+                share = colour_fractions(frame, {"it": colour})["it"]
+                if check(share):
+                    return
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"{self.identity}: {what}: not so (share of {colour}: {share:.3f})")
+
+    async def share_screen(self, sharing: bool = True) -> None:
+        """Announce that we share (or stopped sharing) the screen we offered (``screen``)."""
+        await self.member.send({"type": "self.update", "screen_sharing": sharing})
 
     async def wait_mcu_connected(self, timeout: float = TIMEOUT) -> None:
         """Wait until the MCU peer connection is connected (ICE and DTLS done)."""
@@ -681,7 +705,9 @@ class SyntheticParticipant:
                 iceServers=[
                     RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
                     for s in servers
-                ]
+                ],
+                # As the web client does; aiortc's default would strand a second video section.
+                bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
             )
         )
         self.pc = pc
@@ -691,6 +717,8 @@ class SyntheticParticipant:
             self.video_out.pause()
         pc.addTrack(self.audio_out)
         pc.addTrack(self.video_out)
+        if self.screen is not None:
+            pc.addTransceiver(ColourVideoTrack(self.screen, 1280, 720, fps=5), direction="sendonly")
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
                 # The composite is VP8 anyway, and an H.264 encoder would cost far more CPU.

@@ -31,7 +31,7 @@ export class McuLink {
     this.attempt = 0;
     this.retryTimer = null;
     this.sendVideo = true;
-    this.senders = { audio: null, video: null };
+    this.senders = { audio: null, video: null, screen: null };
     local.onChange(() => this.syncLocal());
     store.subscribe((state, action, prev) => this.onAction(state, action, prev));
   }
@@ -83,7 +83,11 @@ export class McuLink {
       sendEncodings: [{ maxBitrate: UPLINK_BITRATE, scaleResolutionDownBy: Math.max(1, height / UPLINK_HEIGHT) }],
     });
     preferVp8(video);
-    this.senders = { audio: audio.sender, video: video.sender };
+    // A second video section for the screen, there from the start so sharing is a replaceTrack
+    // (no new offer): the node makes it the composite's content tile while you share.
+    const screen = pc.addTransceiver(this.screenTrack() || "video", { direction: "sendonly" });
+    preferVp8(screen);
+    this.senders = { audio: audio.sender, video: video.sender, screen: screen.sender };
     pc.ontrack = ({ track, streams }) => this.received(track, streams[0]);
     pc.onconnectionstatechange = () => {
       this.store.dispatch({ type: "media/mcu", connection: pc.connectionState });
@@ -147,11 +151,15 @@ export class McuLink {
 
   syncLocal() {
     if (!this.pc) return;
-    for (const media of ["audio", "video"]) {
+    for (const media of ["audio", "video", "screen"]) {
       const sender = this.senders[media];
-      const track = this.local.track(media);
+      const track = media === "screen" ? this.screenTrack() : this.local.track(media);
       if (sender && sender.track !== track) sender.replaceTrack(track).catch(() => {});
     }
+  }
+
+  screenTrack() {
+    return this.local.screen?.getVideoTracks()[0] || null;
   }
 
   /** Stop sending video while our tile is not on the composite (saves uplink and server decoding). */

@@ -77,7 +77,7 @@ export function mountControls(bar, ctx) {
     paint(cam, { on: m.video, disabled: !m.hasVideo, iconOn: "video", iconOff: "videoOff", labelOn: "Turn camera off", labelOff: "Turn camera on", text: m.video ? "Stop video" : "Start video" });
     paint(screen, {
       on: m.screen,
-      disabled: state.mediaMode !== "p2p",
+      disabled: !state.mediaMode,
       iconOn: "screen",
       iconOff: "screen",
       labelOn: "Stop sharing your screen",
