@@ -45,6 +45,8 @@ from podium.core.rooms import RoomInfo
 from podium.core.settings import Settings
 
 if TYPE_CHECKING:
+    from podium.core.media_client import MediaClient
+    from podium.core.media_pool import MediaPool
     from podium.core.presence import Presence
     from podium.core.realtime.connection import Connection
     from podium.core.realtime.hub import Hub
@@ -425,31 +427,27 @@ class PluginHost:
         """A media node opened a fresh session for ``room``: plugins put their layout and content on it."""
         self._notify("podium_media_started", room)
 
-    def _media_session(self, room: RoomInfo) -> str | None:
-        """The room's key on its media node, if it runs through the MCU there now."""
+    async def _mcu_session(self, room: RoomInfo) -> tuple[str, MediaClient | MediaPool] | None:
+        """The room's key and media node client, if the room runs through the MCU now."""
         routing = self.routing
         if routing is None or routing.media is None:
             return None
         key = routing.key(room.id)
-        return key if key in routing.media.rooms else None
+        if key not in routing.media.rooms or await routing.mode(room) != "mcu":
+            return None
+        return key, routing.media
 
     async def set_media_layout(self, room: RoomInfo, layout: str, pinned: list[str]) -> bool:
-        key = self._media_session(room)
-        if key is None or self.routing is None or self.routing.media is None:
-            return False
-        if await self.routing.mode(room) != "mcu":
-            return False
-        await self.routing.media.set_layout(key, layout, pinned)
-        return True
+        session = await self._mcu_session(room)
+        if session is not None:
+            await session[1].set_layout(session[0], layout, pinned)
+        return session is not None
 
     async def set_media_content(self, room: RoomInfo, image: bytes | None) -> bool:
-        key = self._media_session(room)
-        if key is None or self.routing is None or self.routing.media is None:
-            return False
-        if await self.routing.mode(room) != "mcu":
-            return False
-        await self.routing.media.set_content(key, image)
-        return True
+        session = await self._mcu_session(room)
+        if session is not None:
+            await session[1].set_content(session[0], image)
+        return session is not None
 
 
 async def _none() -> None:
