@@ -7,8 +7,11 @@ through ``Feed``s exactly as ``RoomSession`` does. It measures, for ``--seconds`
 
 - the room's own composite encode and mix (the baseline the outputs ride on),
 - ``record``: the CPU the recorder spends muxing (on the event loop),
-- ``live``: the CPU of the one H.264/AAC transcode and its HLS and RTMP muxing (its thread
-  and the RTMP thread), with the RTMP push going to ``--rtmp`` (e.g. a local nginx) if given.
+- ``live``: the CPU of the one H.264/AAC encode of the room's canvas and its HLS and RTMP
+  muxing (its thread and the RTMP thread), with the RTMP push going to ``--rtmp`` (e.g. a
+  local nginx) if given;
+- ``live_decode``: the same for the earlier design, which decoded the 720p VP8 tier back to
+  pictures first; both run ``--repeat`` times, alternately, and medians are reported.
 
 The end-to-end figure (the media node's whole CPU with and without outputs, 20 aiortc
 participants) comes from ``bench/mcu.py --variants mcu record live``; this one isolates the
@@ -24,13 +27,17 @@ import argparse
 import asyncio
 import json
 import resource
+import statistics
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -38,9 +45,10 @@ from bench.realtime import machine, versions
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import TIERS, TierEncoder
 from podium.media.fanout import Feed
-from podium.media.live import LiveEncoder
+from podium.media.live import LiveEncoder, _Encoders
 from podium.media.mixer import FRAME_SAMPLES, OpusStream
-from podium.media.recorder import Recorder
+from podium.media.recorder import FeedTap, Recorder
+from podium.media.timeline import StreamClock
 
 FPS = 15
 
@@ -70,6 +78,8 @@ class Room:
         self.audio = Feed("audio-mix")
         self.tiles = tiles
         self.room_cpu = 0.0
+        #: As ``RoomSession.canvas_taps``: each composite canvas and its pts.
+        self.canvas_taps: list[Callable[[Any, int], None]] = []
 
     async def run(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
@@ -92,12 +102,44 @@ class Room:
             if now >= next_video:
                 before = time.thread_time()
                 canvas = self.compositor.compose(frames[tick % len(frames)])
-                packets = self.encoder.encode(canvas, int((now - started) * 90_000), keyframe=tick == 0)
+                pts = int((now - started) * 90_000)
+                packets = self.encoder.encode(canvas, pts, keyframe=tick == 0)
                 self.room_cpu += time.thread_time() - before
                 self.video.publish(packets)
+                for tap in self.canvas_taps:
+                    tap(canvas, pts)
                 tick += 1
                 next_video += 1 / FPS
             await asyncio.sleep(max(0.0, min(next_audio, next_video) - loop.time()))
+
+
+class DecodingLiveEncoder(LiveEncoder):
+    """The earlier design, for comparison: follow the high tier like a receiver and decode its
+    VP8 back to pictures in the encoder thread before the H.264 encode."""
+
+    def __init__(self, video: Feed, *args: Any) -> None:
+        super().__init__(*args)
+        self.vp8 = av.CodecContext.create("vp8", "r")
+        self._video_tap = FeedTap("video", self._on_packet)
+        self._video_tap.follow(video)
+
+    def _on_packet(self, packet: Any) -> None:
+        if self._clocks is None:
+            origin = time.monotonic()
+            self._clocks = (StreamClock(origin, packet.time_base), StreamClock(origin, Fraction(1, 48_000)))
+        self._enqueue("video", bytes(packet), self._clocks[0].place(packet.pts))
+
+    def _encode(self, encoders: _Encoders, kind: str, data: Any, seconds: float) -> list[Any]:
+        if kind != "video":
+            return super()._encode(encoders, kind, data, seconds)
+        out: list[Any] = []
+        for frame in self.vp8.decode(av.Packet(data)):
+            out.extend(super()._encode(encoders, kind, frame, seconds))
+        return out
+
+    def stop(self) -> None:
+        self._video_tap.stop()
+        super().stop()
 
 
 class TimedRecorder(Recorder):
@@ -114,6 +156,7 @@ class TimedRecorder(Recorder):
 async def measure(args: argparse.Namespace) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="podium-outputs-bench-"))
     results: dict[str, float] = {}
+    runs: dict[str, list[float]] = {}
 
     # The room alone (the outputs follow its feeds; nothing else does here).
     room = Room(args.tiles)
@@ -128,20 +171,32 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
     results["record_cores"] = TimedRecorder.cpu / args.seconds
     results["record_mb_per_min"] = recorder.path.stat().st_size / 1e6 * 60 / args.seconds
 
-    room = Room(args.tiles)
-    live = LiveEncoder(room.video, room.audio, 1280, 720, lambda *a: None)
-    live.start()
-    live.add_hls("hls", folder / "hls")
-    if args.rtmp:
-        live.add_rtmp("rtmp", args.rtmp)
-    await room.run(args.seconds)
-    pushes = sum(push.cpu_seconds for push in live.rtmp.values())
-    results["live_cores"] = (live.stats["thread_seconds"] + pushes) / args.seconds
-    results["live_rtmp_cores"] = pushes / args.seconds
-    results["live_encode_ms_per_frame"] = (
-        live.stats["encode_seconds"] * 1000 / max(1, live.stats["video_frames"])
-    )
-    await asyncio.to_thread(live.stop)
+    # The live encoder as the media node runs it (the room's canvas), then the earlier design
+    # (decode the high tier's VP8 back to pictures), alternately, so both see the same machine.
+    for _ in range(args.repeat):
+        for name in ("live", "live_decode"):
+            room = Room(args.tiles)
+            live: LiveEncoder
+            if name == "live":
+                live = LiveEncoder(room.audio, 1280, 720, lambda *a: None)
+                room.canvas_taps.append(live.on_canvas)
+            else:
+                live = DecodingLiveEncoder(room.video, room.audio, 1280, 720, lambda *a: None)
+            live.start()
+            live.add_hls("hls", folder / f"hls-{name}")
+            if args.rtmp:
+                live.add_rtmp("rtmp", args.rtmp)
+            await room.run(args.seconds)
+            pushes = sum(push.cpu_seconds for push in live.rtmp.values())
+            runs.setdefault(f"{name}_cores", []).append(
+                (live.stats["thread_seconds"] + pushes) / args.seconds
+            )
+            runs.setdefault(f"{name}_rtmp_cores", []).append(pushes / args.seconds)
+            runs.setdefault(f"{name}_encode_ms_per_frame", []).append(
+                live.stats["encode_seconds"] * 1000 / max(1, live.stats["video_frames"])
+            )
+            await asyncio.to_thread(live.stop)
+    results.update({key: statistics.median(values) for key, values in runs.items()})
     results["threads_left"] = threading.active_count()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return results
@@ -154,6 +209,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--tiles", type=int, default=9, help="visible tiles on the composite (last-N is 9)")
     parser.add_argument("--rtmp", help="also push the live stream here (rtmp://…)")
+    parser.add_argument("--repeat", type=int, default=3, help="live runs of each design (medians)")
     parser.add_argument(
         "--room-cores",
         type=float,
@@ -164,7 +220,7 @@ def main() -> None:
     results = asyncio.run(measure(args))
     print(f"machine: {machine()}\nsoftware: {versions()}")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}, indent=2))
-    for name in ("record", "live"):
+    for name in ("record", "live", "live_decode"):
         cores = results[f"{name}_cores"]
         of_pipeline = cores / results["room_cores"]
         of_room = cores / args.room_cores
@@ -174,6 +230,8 @@ def main() -> None:
         )
     rooms = 2 * 0.8 / (args.room_cores + results["record_cores"])
     print(f"recorded 20-person MCU rooms per 2-core machine (80% of it usable): {rooms:.1f}")
+    ratio = results["live_cores"] / results["live_decode_cores"]
+    print(f"live from the canvas / live decoding VP8 (medians): {ratio:.2f}")
 
 
 if __name__ == "__main__":

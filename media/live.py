@@ -2,10 +2,11 @@
 
 Browsers play HLS only as H.264 (or HEVC) with AAC, and RTMP/FLV carries H.264 + AAC, so
 live outputs need the composite in other codecs than the VP8/Opus the MCU sends. A
-``LiveEncoder`` does that transcode **once per room**, however many outputs: it follows
-the high video tier and the shared mix like a receiver, decodes them and encodes
-H.264 (x264 ``ultrafast``/``zerolatency``, a keyframe every 2 s) and AAC in its own
-thread, then hands the packets to every output: the HLS muxer (≈2 s segments, a live
+``LiveEncoder`` encodes **once per room**, however many outputs: it takes the composite
+canvas itself from the room (``RoomSession.canvas_taps``: no VP8 decode, and no VP8 tier
+kept encoding for it) and the shared mix like a receiver, and encodes H.264 (x264
+``ultrafast``/``zerolatency``, a keyframe every 2 s) and AAC in its own thread, then hands
+the packets to every output: the HLS muxer (≈2 s segments, a live
 playlist) in that thread, each RTMP destination in a thread of its own so a slow or
 failing service holds up nothing else. A destination that fails is retried with
 back-off and reported; the others and the room go on.
@@ -28,9 +29,11 @@ import av
 from av.codec.context import Flags
 from av.video.frame import PictureType
 
+from podium.media.encoder import VIDEO_TIME_BASE
 from podium.media.fanout import Feed
 from podium.media.recorder import FeedTap
 from podium.media.timeline import StreamClock
+from podium.media.yuv import plane_array
 
 __all__ = ["HLS_SEGMENT_SECONDS", "LiveEncoder", "OutputState"]
 
@@ -44,7 +47,7 @@ VIDEO_BITRATE = 1_500_000
 AUDIO_BITRATE = 96_000
 _MS = Fraction(1, 1000)
 _SAMPLES = Fraction(1, 48_000)
-#: Decoded-but-not-encoded input the encoder thread may fall behind by (≈ 2 s of both streams).
+#: Input the encoder thread may fall behind by (≈ 2 s of both streams).
 _INPUT_BACKLOG = 150
 #: Encoded packets an RTMP destination may fall behind by before it starts over at a keyframe.
 _OUTPUT_BACKLOG = 300
@@ -96,23 +99,24 @@ class _Encoders:
         # the streams, which is what output streams made from them as templates start from.
         self.container.start_encoding()
         self.video, self.audio = video, audio
-        self.vp8 = av.CodecContext.create("vp8", "r")
+        self.width, self.height = width, height
         self.opus = av.CodecContext.create("opus", "r")
         self.resampler = av.AudioResampler(format="fltp", layout="mono", rate=48_000, frame_size=1024)
         self.audio_pts: int | None = None
         self.next_keyframe = 0.0
 
-    def video_packets(self, data: bytes, seconds: float) -> list[av.Packet[Any]]:
-        out: list[av.Packet[Any]] = []
-        for frame in self.vp8.decode(av.Packet(data)):
-            assert isinstance(frame, av.VideoFrame)
-            frame.pts, frame.time_base = round(seconds * 1000), _MS
-            keyframe = seconds >= self.next_keyframe
-            if keyframe:
-                self.next_keyframe = (seconds // HLS_SEGMENT_SECONDS + 1) * HLS_SEGMENT_SECONDS
-            frame.pict_type = PictureType.I if keyframe else PictureType.NONE
-            out.extend(self.video.codec_context.encode(frame))
-        return out
+    def video_packets(self, canvas: av.VideoFrame, seconds: float) -> list[av.Packet[Any]]:
+        # The canvas is shared with the room's tier encoders (which copy it): encode a view of
+        # our own, since pts and picture type are set per encode.
+        frame = canvas.reformat(width=self.width, height=self.height, format="yuv420p")
+        if frame is canvas:
+            frame = _own_copy(canvas)
+        frame.pts, frame.time_base = round(seconds * 1000), _MS
+        keyframe = seconds >= self.next_keyframe
+        if keyframe:
+            self.next_keyframe = (seconds // HLS_SEGMENT_SECONDS + 1) * HLS_SEGMENT_SECONDS
+        frame.pict_type = PictureType.I if keyframe else PictureType.NONE
+        return list(self.video.codec_context.encode(frame))
 
     def audio_packets(self, data: bytes, seconds: float) -> list[av.Packet[Any]]:
         out: list[av.Packet[Any]] = []
@@ -127,6 +131,13 @@ class _Encoders:
                 self.audio_pts += frame.samples
                 out.extend(self.audio.codec_context.encode(frame))
         return out
+
+
+def _own_copy(frame: av.VideoFrame) -> av.VideoFrame:
+    copy = av.VideoFrame(frame.width, frame.height, "yuv420p")
+    for index in range(3):
+        plane_array(copy, index)[...] = plane_array(frame, index)
+    return copy
 
 
 class _Muxer:
@@ -228,8 +239,7 @@ class _RtmpPush:
 class LiveEncoder:
     """One room's composite as H.264/AAC, shared by its HLS output and RTMP destinations."""
 
-    def __init__(self, video: Feed, audio: Feed, width: int, height: int, report: OutputState) -> None:
-        self.video_feed = video
+    def __init__(self, audio: Feed, width: int, height: int, report: OutputState) -> None:
         self.audio_feed = audio
         self.width, self.height = width, height
         self.report = report
@@ -240,7 +250,6 @@ class LiveEncoder:
         #: (HLS muxing included); each RTMP push keeps its own ``cpu_seconds``.
         self.stats = {"video_frames": 0, "encode_seconds": 0.0, "thread_seconds": 0.0}
         self._input: queue.Queue[Any] = queue.Queue(maxsize=_INPUT_BACKLOG)
-        self._video_tap = FeedTap("video", self._on_video)
         self._audio_tap = FeedTap("audio", self._on_audio)
         self._clocks: tuple[StreamClock, StreamClock] | None = None
         self._thread: threading.Thread | None = None
@@ -255,7 +264,6 @@ class LiveEncoder:
         self.encoders = _Encoders(self.width, self.height)
         self._thread = threading.Thread(target=self._run, name="live-encoder", daemon=True)
         self._thread.start()
-        self._video_tap.follow(self.video_feed)
         self._audio_tap.follow(self.audio_feed)
 
     def add_hls(self, name: str, directory: Path) -> None:
@@ -289,8 +297,7 @@ class LiveEncoder:
         return True
 
     def stop(self) -> None:
-        """Stop every output and the encoder thread."""
-        self._video_tap.stop()
+        """Stop every output and the encoder thread (take ``on_canvas`` off the room first)."""
         self._audio_tap.stop()
         for name in list(self.outputs):
             self.remove(name)
@@ -300,29 +307,26 @@ class LiveEncoder:
 
     # ---- event loop side: the taps ---------------------------------------------------------------------
 
-    def _on_video(self, packet: av.Packet[Any]) -> None:
+    def on_canvas(self, canvas: av.VideoFrame, pts: int) -> None:
+        """A composite the room just drew, ``pts`` on its 90 kHz clock (the event loop calls this)."""
         if self._clocks is None:
             origin = time.monotonic()
-            self._clocks = (StreamClock(origin, packet.time_base), StreamClock(origin, _SAMPLES))
-        self._enqueue("video", packet, self._clocks[0])
+            self._clocks = (StreamClock(origin, VIDEO_TIME_BASE), StreamClock(origin, _SAMPLES))
+        self._enqueue("video", canvas, self._clocks[0].place(pts))
 
     def _on_audio(self, packet: av.Packet[Any]) -> None:
-        if self._clocks is not None:
-            self._enqueue("audio", packet, self._clocks[1])
+        if self._clocks is not None and packet.pts is not None:
+            self._enqueue("audio", bytes(packet), self._clocks[1].place(packet.pts))
 
-    def _enqueue(self, kind: str, packet: av.Packet[Any], clock: StreamClock) -> None:
-        if packet.pts is None:
-            return
+    def _enqueue(self, kind: str, data: Any, seconds: float) -> None:
         try:
-            self._input.put_nowait((kind, bytes(packet), clock.place(packet.pts)))
+            self._input.put_nowait((kind, data, seconds))
         except queue.Full:
-            # The encoder fell seconds behind (an overloaded machine): skip to a fresh keyframe.
-            log.warning("live encoder behind; dropping to the next keyframe")
+            # The encoder fell seconds behind (an overloaded machine): start again from now.
+            log.warning("live encoder behind; dropping its backlog")
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._input.get_nowait()
-            self._video_tap.awaiting_keyframe = True
-            self.video_feed.want_keyframe()
 
     # ---- encoder thread ---------------------------------------------------------------------------------
 
@@ -338,11 +342,7 @@ class LiveEncoder:
                 continue
             started = time.thread_time()
             try:
-                if kind == "video":
-                    packets = encoders.video_packets(data, seconds)
-                    self.stats["video_frames"] += 1
-                else:
-                    packets = encoders.audio_packets(data, seconds)
+                packets = self._encode(encoders, kind, data, seconds)
             except av.FFmpegError as exc:
                 log.warning("live transcode: %s", exc)
                 continue
@@ -354,6 +354,12 @@ class LiveEncoder:
             hls = self.hls
         if hls is not None and hls[1] is not None:
             hls[1].close()
+
+    def _encode(self, encoders: _Encoders, kind: str, data: Any, seconds: float) -> list[av.Packet[Any]]:
+        if kind == "video":
+            self.stats["video_frames"] += 1
+            return encoders.video_packets(data, seconds)
+        return encoders.audio_packets(data, seconds)
 
     def _deliver(self, kind: str, packet: av.Packet[Any]) -> None:
         with self._lock:

@@ -32,6 +32,8 @@ _TIER = TIERS[0]
 class _RoomOutputs:
     recordings: dict[str, Recorder] = field(default_factory=dict)
     live: LiveEncoder | None = None
+    #: Takes the live encoder off the room's canvas.
+    detach_live: Callable[[], None] | None = None
     kinds: dict[str, str] = field(default_factory=dict)
     #: Every output's kind, kept after it stops, for the threads' late reports.
     labels: dict[str, str] = field(default_factory=dict)
@@ -111,11 +113,11 @@ class NodeOutputs:
                 kind = outputs.labels.get(name, "rtmp")
                 loop.call_soon_threadsafe(self._report, key, name, kind, state, message)
 
-            live = LiveEncoder(
-                session.video_feeds[_TIER.name], session.shared_audio, _TIER.width, _TIER.height, report
-            )
+            live = LiveEncoder(session.shared_audio, _TIER.width, _TIER.height, report)
             live.start()
+            session.canvas_taps.append(live.on_canvas)
             outputs.live = live
+            outputs.detach_live = lambda: session.canvas_taps.remove(live.on_canvas)
         if request.kind == "hls":
             if any(kind == "hls" for kind in outputs.kinds.values()):
                 raise MediaError("output_exists", "this room already has an HLS output")
@@ -146,6 +148,9 @@ class NodeOutputs:
         outputs.live.remove(name)
         if not any(k != "recording" for k in outputs.kinds.values()):
             live, outputs.live = outputs.live, None
+            if outputs.detach_live is not None:
+                outputs.detach_live()
+                outputs.detach_live = None
             await asyncio.to_thread(live.stop)
         return {}
 

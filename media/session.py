@@ -155,6 +155,9 @@ class RoomSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._video_busy = False
         self._shown: list[str] = []
+        #: Called with each composite canvas and its pts (90 kHz), on the event loop: live
+        #: outputs encode the picture itself rather than decoding a tier.
+        self.canvas_taps: list[Callable[[av.VideoFrame, int], None]] = []
         #: The content tile's picture (a slide), decoded once; ``None``: no content tile.
         self.content: av.VideoFrame | None = None
         self.closed = False
@@ -468,21 +471,23 @@ class RoomSession:
                 self._raw_video.push(canvas)
             return
         wanted = {name: feed for name, feed in self.video_feeds.items() if feed.tracks}
-        if not wanted:
+        if not wanted and not self.canvas_taps:
             return
         tiles = self._visible_tiles()
         keyframes = {name: feed.take_keyframe_request(KEYFRAME_MIN_INTERVAL) for name, feed in wanted.items()}
         self._video_busy = True
         try:
-            packets = await asyncio.to_thread(self._render, tiles, pts, keyframes)
+            canvas, packets = await asyncio.to_thread(self._render, tiles, pts, keyframes)
         finally:
             self._video_busy = False
         for name, out in packets.items():
             self.video_feeds[name].publish(out)
+        for tap in list(self.canvas_taps):
+            tap(canvas, pts)
 
     def _render(
         self, tiles: list[TileInput], pts: int, keyframes: dict[str, bool]
-    ) -> dict[str, list[av.Packet[Any]]]:
+    ) -> tuple[av.VideoFrame, dict[str, list[av.Packet[Any]]]]:
         """Worker thread: composite once, encode once per wanted tier."""
         canvas = self.compositor.compose(tiles)
         self.stats["composites"] += 1
@@ -490,4 +495,4 @@ class RoomSession:
         for name, keyframe in keyframes.items():
             out[name] = self.encoders[name].encode(canvas, pts, keyframe)
             self.stats["encodes"] += 1
-        return out
+        return canvas, out
