@@ -12,10 +12,12 @@ import pytest_asyncio
 from playwright.async_api import Browser, expect
 
 from tests.plugins.conftest import enable
-from tests.plugins.pdf import make_pdf
+from tests.plugins.pdf import make_colour_pdf, make_pdf
 from tests.support.browser import Meeting
 from tests.support.client import TenantClient
 from tests.support.server import Deployment, Node
+
+SLIDE_ORANGE = (250, 140, 0)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -93,6 +95,45 @@ async def test_attendees_follow_the_presenters_slides(plugin_meeting: Meeting, t
 
     await hana.page.get_by_test_id("slide-stop").click()
     await expect(ann.page.get_by_test_id("plugin-stage")).to_be_hidden()
+
+
+async def test_in_an_mcu_room_the_slide_is_on_the_composite_and_the_browser_shows_the_controls(
+    plugin_meeting: Meeting, tmp_path: Path
+) -> None:
+    room = await plugin_meeting.room(media_mode="mcu")
+    hana, ann = await plugin_meeting.join_all(room, ("hana", "host"), ("ann", "attendee"))
+    pdf = tmp_path / "deck.pdf"
+    pdf.write_bytes(make_colour_pdf([SLIDE_ORANGE, SLIDE_ORANGE]))
+    await hana.page.get_by_test_id("slides-button").click()
+    await hana.page.get_by_test_id("slides-file").set_input_files(pdf)
+    deck = hana.page.get_by_test_id("slides-deck")
+    await expect(deck).to_have_attribute("data-status", "ready")
+    await deck.get_by_test_id("slides-present").click()
+
+    # The composite carries the page: no second copy of it on the stage, only the caption and,
+    # for the presenter, the page controls over the composite.
+    await expect(ann.page.get_by_test_id("slides-overlay")).to_be_visible()
+    await expect(ann.page.get_by_test_id("slide-caption")).to_have_text("Hana is presenting deck.pdf")
+    await expect(ann.page.get_by_test_id("plugin-stage")).to_be_hidden()
+    await expect(ann.page.get_by_test_id("slide-next")).to_be_hidden()
+    await expect(hana.page.get_by_test_id("slide-counter")).to_have_text("1 / 2")
+    await hana.page.get_by_test_id("slide-next").click()
+    await expect(ann.page.get_by_test_id("slide-counter")).to_have_text("2 / 2")
+    # The page is in the composite the browser plays: its orange covers much of the picture.
+    orange = await ann.wait_for(
+        """() => { const v = document.querySelector('[data-testid=composite] video');
+                   if (!v || !v.videoWidth) return 0;
+                   const c = document.createElement('canvas'); c.width = 160; c.height = 90;
+                   const g = c.getContext('2d'); g.drawImage(v, 0, 0, 160, 90);
+                   const d = g.getImageData(0, 0, 160, 90).data; let n = 0;
+                   for (let i = 0; i < d.length; i += 4)
+                     if (Math.abs(d[i] - 250) < 40 && Math.abs(d[i+1] - 140) < 40 && d[i+2] < 50) n++;
+                   return n / (160 * 90) > 0.3 ? n / (160 * 90) : 0; }"""
+    )
+    assert orange > 0.3
+
+    await hana.page.get_by_test_id("slide-stop").click()
+    await expect(ann.page.get_by_test_id("slides-overlay")).to_be_hidden()
 
 
 async def test_hands_questions_reactions_and_the_layout_reach_everyone(plugin_meeting: Meeting) -> None:
