@@ -218,6 +218,18 @@ class MediaPool:
         if client is not None:
             await client.set_content(room, image)
 
+    async def start_output(self, room: str, output: str, kind: str, target: str) -> None:
+        """Start a recording or stream on the room's node (placing the room if it has none).
+
+        ``target`` is a path under ``PODIUM_DATA_DIR``, which the web and media nodes share."""
+        url = await self._node_for(room)
+        await self._client(url).start_output(room, output, kind, target)
+
+    async def stop_output(self, room: str, output: str) -> dict[str, float]:
+        # By the room's placement in Redis: the web node stopping it need not be the one that started it.
+        url = await self._node_for(room)
+        return await self._client(url).stop_output(room, output)
+
     async def close_room(self, room: str) -> None:
         client = self._holding(room)
         url = self.placed.pop(room, None)

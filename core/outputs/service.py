@@ -28,6 +28,8 @@ import msgspec
 from podium.core.db.tables import Room, RoomOutput, StreamingHost
 from podium.core.errors import PodiumError
 from podium.core.jobs import InProcessJobs, JobQueue
+from podium.core.media_client import MediaClient
+from podium.core.media_pool import MediaPool
 from podium.core.outputs.destinations import check_destination, redact
 from podium.core.outputs.jobs import OutputJobs
 from podium.core.outputs.recordings import FINALIZE_JOB, RecordingInfo, RecordingStore
@@ -207,17 +209,10 @@ class Outputs(RecordingStore):
 
     # ---- starting and stopping -------------------------------------------------------------------------
 
-    def _media(self) -> Any:
+    def _media(self) -> MediaClient | MediaPool:
         media = self.routing.media
         if media is None:
             raise PodiumError("media_unavailable", "this server has no media node to record or stream", 503)
-        if not hasattr(media, "start_output"):
-            # Media nodes placed through the Redis registry do not take outputs yet (docs/recording.md).
-            raise PodiumError(
-                "outputs_unavailable",
-                "recording and streaming need one configured media node (PODIUM_MEDIA_URL)",
-                503,
-            )
         return media
 
     async def _insert(self, room: RoomInfo, kind: str, by: str, **values: Any) -> dict[str, Any]:

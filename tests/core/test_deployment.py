@@ -7,12 +7,14 @@ Media nodes register in Redis; MCU rooms are placed on them (``PODIUM_MEDIA_URL=
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any
 
+import av
 import httpx
 import pytest
 from redis.asyncio import Redis
@@ -219,6 +221,37 @@ async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
         await people[-1].wait_mcu_connected(30)
         new_placements = {k: v for k, v in (await placements(cluster)).items() if k != key}
         assert list(new_placements.values()) == [fresh.url]
+    finally:
+        await via_a.close()
+        await via_b.close()
+
+
+async def test_a_room_on_a_registered_media_node_is_recorded_and_stopped_from_another_web_node(
+    cluster: Cluster, people: list[SyntheticParticipant]
+) -> None:
+    via_a, via_b = cluster.client(0), cluster.client(1)
+    try:
+        room = (await via_a.room(media_mode="mcu"))["slug"]
+        person = await SyntheticParticipant.join(via_a, room, NAMES[6], PALETTE[NAMES[6]], 550.0)
+        people.append(person)
+        await person.wait_mcu_connected(30)
+        started = await via_a.http.post(f"/rooms/{room}/recordings")
+        assert started.status_code == 201, started.text
+        await asyncio.sleep(4)
+        stopped = await via_b.http.post(f"/rooms/{room}/recordings/stop")
+        assert stopped.status_code == 200, stopped.text
+
+        async def ready() -> bool:
+            body = (await via_b.http.get(f"/recordings/{started.json()['id']}")).json()
+            assert body["state"] != "failed", body
+            return bool(body["state"] == "ready")
+
+        await eventually(ready, 60, f"the recording ready; worker log: {cluster.worker.output()}")
+        download = await via_b.http.get(f"/recordings/{started.json()['id']}/download")
+        with av.open(io.BytesIO(download.content)) as container:
+            frames = list(container.decode(video=0))
+        assert len(frames) > 20
+        assert colours_present(frames[-1], {NAMES[6]: PALETTE[NAMES[6]]}) == {NAMES[6]}
     finally:
         await via_a.close()
         await via_b.close()
