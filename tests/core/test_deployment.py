@@ -248,7 +248,7 @@ async def test_a_room_on_a_registered_media_node_is_recorded_and_stopped_from_an
 
         await eventually(ready, 60, f"the recording ready; worker log: {cluster.worker.output()}")
         download = await via_b.http.get(f"/recordings/{started.json()['id']}/download")
-        with av.open(io.BytesIO(download.content)) as container:
+        with av.open(io.BytesIO(download.content), mode="r") as container:
             frames = list(container.decode(video=0))
         assert len(frames) > 20
         assert colours_present(frames[-1], {NAMES[6]: PALETTE[NAMES[6]]}) == {NAMES[6]}
