@@ -106,8 +106,8 @@ class _Encoders:
         self.next_keyframe = 0.0
 
     def video_packets(self, canvas: av.VideoFrame, seconds: float) -> list[av.Packet[Any]]:
-        # The canvas is shared with the room's tier encoders (which copy it): encode a view of
-        # our own, since pts and picture type are set per encode.
+        # The canvas is shared with the room's tier encoders: encode a copy of our own, since
+        # pts and picture type are set per encode.
         frame = canvas.reformat(width=self.width, height=self.height, format="yuv420p")
         if frame is canvas:
             frame = _own_copy(canvas)
