@@ -11,6 +11,7 @@ import pytest
 from tests.support.client import TenantClient
 from tests.support.server import Deployment, Node
 from tests.support.services import REDIS_URL, create_database, drop_database, require_servers
+from tests.support.synthetic import SyntheticParticipant
 
 BACKENDS = ["sqlite-memory", "postgres-redis"]
 
@@ -73,3 +74,11 @@ async def globex(node: Node, tenant_keys: dict[str, dict[str, Any]]) -> AsyncIte
     client = await _client(node, tenant_keys["Globex"])
     yield client
     await client.close()
+
+
+@pytest.fixture
+async def people() -> AsyncIterator[list[SyntheticParticipant]]:
+    """Synthetic participants a test appends as they join; all leave when it ends."""
+    joined: list[SyntheticParticipant] = []
+    yield joined
+    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)

@@ -43,6 +43,7 @@ from podium.core.realtime.protocol import (
 )
 from podium.core.rooms import RoomInfo
 from podium.core.settings import Settings
+from podium.media.control import MAX_CONTENT_BYTES
 
 if TYPE_CHECKING:
     from podium.core.media_client import MediaClient
@@ -444,6 +445,10 @@ class PluginHost:
         return session is not None
 
     async def set_media_content(self, room: RoomInfo, image: bytes | None) -> bool:
+        if image is not None and len(image) > MAX_CONTENT_BYTES:
+            raise PodiumError(
+                "content_too_large", f"a content image is limited to {MAX_CONTENT_BYTES} bytes", status=413
+            )
         session = await self._mcu_session(room)
         if session is not None:
             await session[1].set_content(session[0], image)

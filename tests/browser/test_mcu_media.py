@@ -69,20 +69,17 @@ async def test_a_screen_shared_from_the_browser_takes_the_composite_stage(meetin
     try:
         await watcher.wait_mcu_connected(30)
         await composite_flows(ann)
+        mine = {"maroon": PALETTE["maroon"]}
         # Two cameras in the grid: the watcher's is half of it.
-        await watcher.wait_colour_share(
-            PALETTE["maroon"], lambda share: share > 0.15, "a camera tile of the grid"
-        )
+        await watcher.wait_shares(mine, {"maroon": (0.15, 1)}, "a camera tile of the grid")
 
         share = ann.page.get_by_test_id("toggle-screen")
         await expect(share).to_be_enabled()
         await share.click()
         await expect(share).to_have_attribute("aria-pressed", "true")
         # The screen takes the stage: the watcher's camera shrinks into the strip below it.
-        await watcher.wait_colour_share(
-            PALETTE["maroon"], lambda share: 0 < share < 0.06, "a strip tile under the screen"
-        )
+        await watcher.wait_shares(mine, {"maroon": (0.001, 0.06)}, "a strip tile under the screen")
         await share.click()
-        await watcher.wait_colour_share(PALETTE["maroon"], lambda share: share > 0.15, "back to a grid tile")
+        await watcher.wait_shares(mine, {"maroon": (0.15, 1)}, "back to a grid tile")
     finally:
         await watcher.leave()

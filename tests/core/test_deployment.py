@@ -10,7 +10,7 @@ import asyncio
 import io
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -66,13 +66,6 @@ def cluster() -> Iterator[Cluster]:
     built = Cluster()
     yield built
     built.close()
-
-
-@pytest.fixture
-async def people() -> AsyncIterator[list[SyntheticParticipant]]:
-    joined: list[SyntheticParticipant] = []
-    yield joined
-    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float, what: str) -> float:

@@ -9,10 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
 from tests.support.client import TenantClient
@@ -20,13 +17,6 @@ from tests.support.server import Node
 from tests.support.synthetic import AUDIO_RATE, SyntheticParticipant
 
 NAMES = list(PALETTE)
-
-
-@pytest.fixture
-async def people() -> AsyncIterator[list[SyntheticParticipant]]:
-    joined: list[SyntheticParticipant] = []
-    yield joined
-    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
 
 
 async def _join(acme: TenantClient, room: str, index: int, loud: bool) -> SyntheticParticipant:
@@ -139,9 +129,9 @@ async def test_a_shared_screen_is_the_large_tile_while_it_is_shared(
     acme: TenantClient, people: list[SyntheticParticipant]
 ) -> None:
     room = (await acme.room(media_mode="mcu"))["slug"]
-    screen = PALETTE["periwinkle"]
+    screen = {"screen": PALETTE["periwinkle"]}
     presenter = await SyntheticParticipant.join(
-        acme, room, NAMES[0], PALETTE[NAMES[0]], TONES_HZ[0], latency_hz=0, screen=screen
+        acme, room, NAMES[0], PALETTE[NAMES[0]], TONES_HZ[0], latency_hz=0, screen=screen["screen"]
     )
     people.append(presenter)
     people.append(await _join(acme, room, 1, loud=False))
@@ -149,10 +139,10 @@ async def test_a_shared_screen_is_the_large_tile_while_it_is_shared(
     watcher = people[1]
     await _composite_shows(watcher, set(NAMES[:2]))
     # Offered but not shared: the screen's section carries frames, the composite shows none of them.
-    await watcher.wait_colour_share(screen, lambda share: share == 0, "an unshared screen is not shown", 1)
+    await watcher.wait_shares(screen, {"screen": (0, 0)}, "an unshared screen is not shown", 1)
 
     await presenter.share_screen()
-    await watcher.wait_colour_share(screen, lambda share: share > 0.3, "the shared screen is the large tile")
+    await watcher.wait_shares(screen, {"screen": (0.3, 1)}, "the shared screen is the large tile")
     await _composite_shows(watcher, set(NAMES[:2]))  # both cameras still in the strip
     await presenter.share_screen(False)
-    await watcher.wait_colour_share(screen, lambda share: share == 0, "the screen left the composite")
+    await watcher.wait_shares(screen, {"screen": (0, 0)}, "the screen left the composite")

@@ -11,13 +11,11 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import av
 import numpy as np
-import pytest
 
 from tests.media.test_mcu_room import _composite_shows, _join, _media_node_pid
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
@@ -26,13 +24,6 @@ from tests.support.server import Node
 from tests.support.synthetic import SyntheticParticipant
 
 NAMES = list(PALETTE)
-
-
-@pytest.fixture
-async def people() -> AsyncIterator[list[SyntheticParticipant]]:
-    joined: list[SyntheticParticipant] = []
-    yield joined
-    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
 
 
 async def _mcu_room(acme: TenantClient, people: list[SyntheticParticipant], count: int) -> str:

@@ -10,7 +10,7 @@ import asyncio
 import re
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import av
@@ -34,13 +34,6 @@ def rtmp() -> Iterator[RtmpServer]:
     server = RtmpServer()
     yield server
     server.stop()
-
-
-@pytest.fixture
-async def people() -> AsyncIterator[list[SyntheticParticipant]]:
-    joined: list[SyntheticParticipant] = []
-    yield joined
-    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
 
 
 def _segments(playlist: str) -> list[str]:

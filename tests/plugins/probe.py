@@ -47,11 +47,19 @@ def podium_plugin_actions() -> list[PluginAction]:
         "required": ["text"],
         "properties": {"text": {"type": "string", "maxLength": 10}},
     }
-    return [PluginAction("echo", echo), PluginAction("staff_only", {"type": "object"}, STAFF)]
+    content = {"type": "object", "required": ["size"], "properties": {"size": {"type": "integer"}}}
+    return [
+        PluginAction("echo", echo),
+        PluginAction("staff_only", {"type": "object"}, STAFF),
+        PluginAction("content", content),
+    ]
 
 
 @hookimpl
 async def podium_plugin_message(ctx: PluginContext, sender: ParticipantInfo, action: str, data: Any) -> str:
+    if action == "content":
+        # ``data.size`` zero bytes as the composite's content image; the ack's id says if it was shown.
+        return str(await ctx.set_media_content(bytes(data["size"])))
     await ctx.send("echo", {"action": action, "data": data, "from": sender.name})
     await ctx.emit_webhook("echoed", {"text": data.get("text")})
     return "echoed"

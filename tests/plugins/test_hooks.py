@@ -65,6 +65,7 @@ async def test_plugin_messages_welcome_and_webhooks(
     assert entry["actions"] == {
         "echo": ["attendee", "host", "moderator"],
         "staff_only": ["host", "moderator"],
+        "content": ["attendee", "host", "moderator"],
     }
 
     ack = await command(ann, "probe", "echo", {"text": "hey"})
@@ -77,6 +78,11 @@ async def test_plugin_messages_welcome_and_webhooks(
     assert (await command(ann, "probe", "staff_only", {}))["code"] == "forbidden"
     assert (await command(ann, "probe", "nope", {}))["code"] == "unknown_action"
     assert (await command(ann, "nosuch", "echo", {}))["code"] == "plugin_not_enabled"
+    # ctx.set_media_content: nothing to show it on in a peer-to-peer room; an oversized image is
+    # refused before it reaches a media node.
+    assert (await command(ann, "probe", "content", {"size": 1000}))["id"] == "False"
+    huge = await command(ann, "probe", "content", {"size": 1024 * 1024 + 1})
+    assert huge["code"] == "content_too_large" and "1048576" in huge["message"]
 
     async with httpx.AsyncClient(base_url=test_plugins_node.url) as http:
         hooks = (await http.get("/api/v1/plugins/probe/webhooks")).json()

@@ -6,14 +6,11 @@ are solid colours, so the test finds the slide in the composite it receives.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.plugins.conftest import TenantFactory, command
 from tests.plugins.pdf import make_colour_pdf, ready_deck
-from tests.support.analysis import PALETTE, TONES_HZ, colour_fractions
+from tests.support.analysis import PALETTE, TONES_HZ
 from tests.support.synthetic import SyntheticParticipant
 
 SLIDES = {"orange": (250, 140, 0), "teal": (0, 128, 128)}
@@ -23,31 +20,8 @@ COLOURS = {**SLIDES, "maroon": PALETTE["maroon"]}
 pytestmark = pytest.mark.embedded_only
 
 
-@pytest.fixture
-async def viewer_slot() -> AsyncIterator[list[SyntheticParticipant]]:
-    joined: list[SyntheticParticipant] = []
-    yield joined
-    await asyncio.gather(*(p.leave() for p in joined), return_exceptions=True)
-
-
-async def _composite_until(
-    person: SyntheticParticipant, check: str, want: dict[str, tuple[float, float]], within: float = 20.0
-) -> None:
-    """Wait until each colour's share of ``person``'s composite lies in its (low, high) range."""
-    deadline = asyncio.get_running_loop().time() + within
-    shares: dict[str, float] = {}
-    while asyncio.get_running_loop().time() < deadline:
-        frame = person.latest_frame
-        if frame is not None:
-            shares = colour_fractions(frame, {name: COLOURS[name] for name in want})
-            if all(low <= shares[name] <= high for name, (low, high) in want.items()):
-                return
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{check}: composite shares {shares}, wanted {want}")
-
-
 async def test_the_presented_page_is_a_tile_of_the_composite(
-    new_tenant: TenantFactory, viewer_slot: list[SyntheticParticipant]
+    new_tenant: TenantFactory, people: list[SyntheticParticipant]
 ) -> None:
     # podium_media_started: the deck is presented before the room's media session exists;
     # the media node's fresh session gets the page (and the layout) when it opens.
@@ -61,19 +35,19 @@ async def test_the_presented_page_is_a_tile_of_the_composite(
     viewer = await SyntheticParticipant.join(
         acme, room, "maroon", PALETTE["maroon"], TONES_HZ[0], latency_hz=0
     )
-    viewer_slot.append(viewer)
+    people.append(viewer)
     await viewer.wait_mcu_connected(30)
     # Presentation layout: the slide is the large tile (~3/5 of the canvas), the camera beside it.
-    await _composite_until(
-        viewer, "page 1, presentation", {"orange": (0.4, 0.8), "maroon": (0.02, 0.3), "teal": (0, 0)}
+    await viewer.wait_shares(
+        COLOURS, {"orange": (0.4, 0.8), "maroon": (0.02, 0.3), "teal": (0, 0)}, "page 1, presentation"
     )
 
     assert (await command(host, "slides", "page", {"page": 2}))["type"] == "ack"
-    await _composite_until(viewer, "page 2", {"teal": (0.4, 0.8), "orange": (0, 0.001)})
+    await viewer.wait_shares(COLOURS, {"teal": (0.4, 0.8), "orange": (0, 0.001)}, "page 2")
 
     assert (await command(host, "layouts", "set", {"layout": "grid"}))["type"] == "ack"
     # Grid: the slide still leads (on top, letterboxed whole), the camera in a strip below it.
-    await _composite_until(viewer, "page 2, grid", {"teal": (0.3, 0.7), "maroon": (0.005, 0.1)})
+    await viewer.wait_shares(COLOURS, {"teal": (0.3, 0.7), "maroon": (0.005, 0.1)}, "page 2, grid")
 
     assert (await command(host, "slides", "stop"))["type"] == "ack"
-    await _composite_until(viewer, "stopped", {"teal": (0, 0.001), "maroon": (0.4, 1.0)})
+    await viewer.wait_shares(COLOURS, {"teal": (0, 0.001), "maroon": (0.4, 1.0)}, "stopped")

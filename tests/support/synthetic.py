@@ -29,7 +29,7 @@ import itertools
 import json
 import math
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import av
@@ -587,20 +587,24 @@ class SyntheticParticipant:
         """True while the MCU peer connection is connected."""
         return self._connected.is_set()
 
-    async def wait_colour_share(
-        self, colour: tuple[int, int, int], check: Callable[[float], bool], what: str, within: float = 15.0
+    async def wait_shares(
+        self,
+        colours: Mapping[str, tuple[int, int, int]],
+        want: Mapping[str, tuple[float, float]],
+        what: str,
+        within: float = 15.0,
     ) -> None:
-        """Wait until ``check(share)`` holds for the share of the composite that is ``colour``."""
+        """Wait until the share of the composite that is each colour lies in its (low, high) range."""
         deadline = asyncio.get_running_loop().time() + within
-        share = -1.0
+        shares: dict[str, float] = {}
         while asyncio.get_running_loop().time() < deadline:
             frame = self.latest_frame
             if frame is not None:
-                share = colour_fractions(frame, {"it": colour})["it"]
-                if check(share):
+                shares = colour_fractions(frame, {name: colours[name] for name in want})
+                if all(low <= shares[name] <= high for name, (low, high) in want.items()):
                     return
             await asyncio.sleep(0.3)
-        raise AssertionError(f"{self.identity}: {what}: not so (share of {colour}: {share:.3f})")
+        raise AssertionError(f"{self.identity}: {what}: composite shares {shares}, wanted {dict(want)}")
 
     async def share_screen(self, sharing: bool = True) -> None:
         """Announce that we share (or stopped sharing) the screen we offered (``screen``)."""
