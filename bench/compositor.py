@@ -13,9 +13,10 @@ and the wall-clock median:
   allocated canvas, ``VideoFrame.from_ndarray``;
 - ``compose, idle``: nothing changed since the last composite (muted or frozen
   cameras): only the canvas snapshot;
-- ``encode high`` / ``encode low``: ``TierEncoder.encode`` per tier (the low tier
-  includes scaling the 720p canvas down); and the high tier again at cpu-used 8,
-  where libvpx picks its own speed, against the fixed speed (-8) the tiers use.
+- ``encode high`` / ``encode low``: ``TierEncoder.encode`` per tier in H.264 (x264, the
+  codec the node prefers) and in VP8 (libvpx), the low tier including the scale of the
+  720p canvas down, with each encode's PSNR against its input; and the high tier in VP8
+  again at cpu-used 8, where libvpx picks its own speed, against the fixed speed (-8).
 
 and the total CPU milliseconds one room costs per second at ``--fps``.
 
@@ -38,7 +39,7 @@ import av
 import numpy as np
 
 from podium.media.compositor import Compositor, TileInput
-from podium.media.encoder import TIERS, TierEncoder
+from podium.media.encoder import CODECS, TIERS, TierEncoder
 from podium.media.labels import TileArt, blend_label
 from podium.media.layout import LayoutRequest, grid
 
@@ -137,6 +138,23 @@ class NaiveCompositor:
         return av.VideoFrame.from_ndarray(canvas, format="yuv420p")
 
 
+def quality(encoder: TierEncoder, canvases: Sequence[av.VideoFrame], fps: int) -> float:
+    """Mean luma PSNR (dB) of a fresh run of ``encoder``'s settings over ``canvases``, decoded back."""
+    spec = next(spec for spec in TIERS if spec.name == encoder.name)
+    fresh = TierEncoder.from_spec(spec, fps, codec=encoder.codec_name)
+    decoder = av.CodecContext.create("h264" if encoder.codec_name == "h264" else "libvpx", "r")
+    scores = []
+    for i, canvas in enumerate([*canvases, *canvases]):
+        source = canvas.reformat(encoder.width, encoder.height, "yuv420p", interpolation="AREA")
+        for packet in fresh.encode(canvas, pts=i * 90_000 // fps, keyframe=i == 0):
+            for decoded in decoder.decode(packet):
+                assert isinstance(decoded, av.VideoFrame)
+                a = source.to_ndarray()[: encoder.height].astype(np.float64)
+                b = decoded.to_ndarray()[: encoder.height].astype(np.float64)
+                scores.append(10 * np.log10(255**2 / max(1e-9, float(np.mean((a - b) ** 2)))))
+    return float(np.mean(scores[len(canvases) :]))  # after the first pass: rate control settled
+
+
 def row(label: str, timing: Timing) -> str:
     return (
         f"  {label:<25} cpu median {timing.cpu_median:6.2f} ms   p95 {timing.cpu_p95:6.2f} ms"
@@ -168,25 +186,28 @@ def bench_room(pools: Sequence[list[av.VideoFrame]], frames: int, fps: int) -> N
     idle = measure(lambda i: compositor.compose(still), frames)
     canvases = [compositor.compose(tiles_at(pools, i)) for i in range(POOL * 5)]
 
-    def encoding(encoder: TierEncoder) -> Timing:
-        return measure(lambda i: encoder.encode(canvases[i % len(canvases)], pts=i * 90_000 // fps), frames)
+    def encoding(encoder: TierEncoder) -> tuple[Timing, float]:
+        timing = measure(lambda i: encoder.encode(canvases[i % len(canvases)], pts=i * 90_000 // fps), frames)
+        return timing, quality(encoder, canvases, fps)
 
-    encoded = [encoding(TierEncoder.from_spec(spec, fps=fps)) for spec in TIERS]
-    # libvpx's own speed pick (positive cpu-used), for comparison with the fixed speed we use.
-    auto = encoding(TierEncoder.from_spec(TIERS[0], fps=fps, cpu_used=AUTO_CPU_USED))
     print(f"{len(pools)} tiles")
     print(row("compose", composed))
     print(row("naive (no reuse)", naive_t) + f"   x{naive_t.cpu_mean / composed.cpu_mean:.2f} compose")
     print(row("compose, idle", idle))
-    for spec, timing in zip(TIERS, encoded, strict=True):
-        print(row(f"encode {spec.name} {spec.width}x{spec.height}", timing))
+    per_codec: dict[str, float] = {}
+    for codec in CODECS:
+        encoded = [encoding(TierEncoder.from_spec(spec, fps=fps, codec=codec)) for spec in TIERS]
+        for spec, (timing, psnr) in zip(TIERS, encoded, strict=True):
+            print(row(f"encode {spec.name} {codec}", timing) + f"   PSNR {psnr:.1f} dB")
+        per_codec[codec] = sum(timing.cpu_mean for timing, _ in encoded)
+    # libvpx's own speed pick (positive cpu-used), for comparison with the fixed speed we use.
+    auto, _ = encoding(TierEncoder.from_spec(TIERS[0], fps=fps, cpu_used=AUTO_CPU_USED))
+    print(row(f"encode high vp8, cpu-used {AUTO_CPU_USED}", auto))
+    print(f"  both tiers, H.264 / VP8 CPU: {per_codec['h264'] / per_codec['vp8']:.2f}")
+    encode_ms = per_codec[CODECS[0]]
     print(
-        row(f"encode high, cpu-used {AUTO_CPU_USED}", auto)
-        + f"   x{auto.cpu_mean / encoded[0].cpu_mean:.2f} encode"
-    )
-    encode_ms = sum(t.cpu_mean for t in encoded)
-    print(
-        f"  CPU per composite second at {fps} fps: {(composed.cpu_mean + encode_ms) * fps:.0f} ms"
+        f"  CPU per composite second at {fps} fps, {CODECS[0]}:"
+        f" {(composed.cpu_mean + encode_ms) * fps:.0f} ms"
         f" (compose {composed.cpu_mean * fps:.0f} + encode {encode_ms * fps:.0f});"
         f" with the naive compose: {(naive_t.cpu_mean + encode_ms) * fps:.0f} ms\n"
     )

@@ -104,6 +104,8 @@ class Sample:
     participants: int
     packets_out: float
     packets_in: float
+    #: Encodes so far per composite feed (``high-h264`` …).
+    encodes: dict[str, float]
 
 
 @dataclass
@@ -122,6 +124,8 @@ class Result:
     audio_received: int
     rss_mb: float
     load_cores: float
+    #: The composite feeds the node encoded during the window (tier-codec).
+    feeds: str
 
 
 async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
@@ -135,6 +139,7 @@ async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: 
                     int(stats.get("participants", 0)),
                     stats.get("packets_out", 0.0),
                     stats.get("packets_in", 0.0),
+                    {k.removeprefix("encodes_"): v for k, v in stats.items() if k.startswith("encodes_")},
                 )
             )
         except (OSError, RuntimeError):
@@ -143,8 +148,9 @@ async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: 
             await asyncio.wait_for(stop.wait(), 1.0)
 
 
-#: Variants that add outputs to the ``mcu`` room: ``record`` (WebM, muxing only) and ``live``
-#: (one H.264/AAC transcode feeding HLS and an RTMP push to a local nginx, if it has the RTMP module).
+#: Variants that add outputs to the ``mcu`` room: ``record`` (MP4 of the composite's own H.264,
+#: muxing only) and ``live`` (the same packets to HLS and an RTMP push to a local nginx, if it has
+#: the RTMP module, with one Opus-to-AAC transcode).
 OUTPUTS = ("record", "live")
 
 
@@ -152,7 +158,7 @@ async def start_outputs(node: NodeControl, key: str, variant: str, folder: Path)
     """Start the outputs a variant measures (the node stops them when the room closes)."""
     tag = uuid.uuid4().hex[:6]
     if variant == "record":
-        target = str(folder / f"bench-{tag}.part.webm")
+        target = str(folder / f"bench-{tag}.part.mp4")
         await node.request(
             lambda i: control.StartOutput(id=i, room=key, output="rec", kind="recording", target=target)
         )
@@ -230,6 +236,7 @@ async def run_variant(
         await sampler
         await node.request(lambda i: control.CloseRoom(id=i, room=key))
     span = window(samples, report.connected or n, args.warmup)
+    feeds = ""
     if span is None:
         cores = cpu_ms = out_rate = in_rate = 0.0
     else:
@@ -239,6 +246,7 @@ async def run_variant(
         cpu_ms = cores * 1000 / max(1, report.connected)
         out_rate = (last.packets_out - first.packets_out) / elapsed
         in_rate = (last.packets_in - first.packets_in) / elapsed
+        feeds = " ".join(sorted(f for f, count in last.encodes.items() if count > first.encodes.get(f, 0)))
     summary = report.summary()
     return Result(
         variant=variant,
@@ -255,21 +263,22 @@ async def run_variant(
         audio_received=int(summary["audio_received"]),
         rss_mb=round(peak_rss),
         load_cores=summary["load_cpu_cores"],
+        feeds=feeds,
     )
 
 
 def table(results: list[Result]) -> str:
     head = (
         "| N | variant | connected | server cores | CPU ms / participant·s | pkts out/s | pkts in/s "
-        "| fps min | fps median | latency p50 | latency p95 | audio ok | RSS MB | load cores |"
+        "| fps min | fps median | latency p50 | latency p95 | audio ok | RSS MB | load cores | feeds |"
     )
-    lines = [head, "|" + "---:|" * 14]
+    lines = [head, "|" + "---:|" * 15]
     for r in results:
         lines.append(
             f"| {r.n} | {r.variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
             f"| {r.packets_out_per_s} | {r.packets_in_per_s} | {r.fps_min} | {r.fps_median} "
             f"| {r.latency_p50_ms:.0f} ms | {r.latency_p95_ms:.0f} ms | {r.audio_received} | {r.rss_mb} "
-            f"| {r.load_cores} |"
+            f"| {r.load_cores} | {r.feeds} |"
         )
     by_n: dict[int, dict[str, Result]] = {}
     for r in results:

@@ -2,16 +2,19 @@
 
 Drives the real output classes (``media/recorder.py``, ``media/live.py``) with the real
 encoded streams of an MCU room: a 720p composite of ``--tiles`` moving tiles encoded by
-the room's ``TierEncoder`` at 15 fps, and the shared Opus mix every 20 ms, published
-through ``Feed``s exactly as ``RoomSession`` does. It measures, for ``--seconds`` each:
+the room's ``TierEncoder`` in H.264 at 15 fps (as the node does for its receivers), and
+the shared Opus mix every 20 ms, published through ``Feed``s exactly as ``RoomSession``
+does. It measures, for ``--seconds`` each:
 
-- the room's own composite encode and mix (the baseline the outputs ride on),
-- ``record``: the CPU the recorder spends muxing (on the event loop),
-- ``live``: the CPU of the one H.264/AAC encode of the room's canvas and its HLS and RTMP
-  muxing (its thread and the RTMP thread), with the RTMP push going to ``--rtmp`` (e.g. a
-  local nginx) if given;
-- ``live_decode``: the same for the earlier design, which decoded the 720p VP8 tier back to
-  pictures first; both run ``--repeat`` times, alternately, and medians are reported.
+- the room's own composite, high-tier encode and mix (the baseline the outputs ride on),
+  in H.264 and, for comparison, in VP8 (the codec the tiers used before);
+- ``record``: the CPU the recorder spends muxing MP4 (on the event loop);
+- ``live``: the live stream muxing the room's own H.264 packets to HLS and RTMP, with its
+  one Opus-to-AAC transcode (its thread and the RTMP thread), the RTMP push going to
+  ``--rtmp`` (e.g. a local nginx) if given;
+- ``live_transcode``: the same outputs in the earlier design, where live encoded the
+  canvas a second time (an H.264 encode of its own, counted here); both run ``--repeat``
+  times, alternately, and medians are reported.
 
 The end-to-end figure (the media node's whole CPU with and without outputs, 20 aiortc
 participants) comes from ``bench/mcu.py --variants mcu record live``; this one isolates the
@@ -26,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import queue
 import resource
 import statistics
 import sys
@@ -33,7 +37,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +48,14 @@ from bench.realtime import machine, versions
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import TIERS, TierEncoder
 from podium.media.fanout import Feed
-from podium.media.live import LiveEncoder, _Encoders
+from podium.media.live import LiveStream
 from podium.media.mixer import FRAME_SAMPLES, OpusStream
-from podium.media.recorder import FeedTap, Recorder
-from podium.media.timeline import StreamClock
+from podium.media.recorder import Recorder
 
 FPS = 15
 
 
 def _tiles(count: int, tick: int) -> list[TileInput]:
-    import av
 
     tiles = []
     for index in range(count):
@@ -69,16 +70,16 @@ def _tiles(count: int, tick: int) -> list[TileInput]:
 class Room:
     """The encoded streams of one MCU room: the high tier and the shared mix, into feeds."""
 
-    def __init__(self, tiles: int) -> None:
+    def __init__(self, tiles: int, codec: str = "h264") -> None:
         spec = TIERS[0]
         self.compositor = Compositor()
-        self.encoder = TierEncoder.from_spec(spec, FPS)
+        self.encoder = TierEncoder.from_spec(spec, FPS, codec=codec)
         self.opus = OpusStream()
-        self.video = Feed("video-high")
+        self.video = Feed(f"video-high-{codec}")
         self.audio = Feed("audio-mix")
         self.tiles = tiles
         self.room_cpu = 0.0
-        #: As ``RoomSession.canvas_taps``: each composite canvas and its pts.
+        #: Bench-only: each composite canvas and its pts, for the earlier live design.
         self.canvas_taps: list[Callable[[Any, int], None]] = []
 
     async def run(self, seconds: float) -> None:
@@ -103,7 +104,9 @@ class Room:
                 before = time.thread_time()
                 canvas = self.compositor.compose(frames[tick % len(frames)])
                 pts = int((now - started) * 90_000)
-                packets = self.encoder.encode(canvas, pts, keyframe=tick == 0)
+                # As RoomSession: a keyframe when asked, here only by the outputs' clock.
+                keyframe = self.video.take_keyframe_request(0.5) or tick == 0
+                packets = self.encoder.encode(canvas, pts, keyframe=keyframe)
                 self.room_cpu += time.thread_time() - before
                 self.video.publish(packets)
                 for tap in self.canvas_taps:
@@ -113,32 +116,35 @@ class Room:
             await asyncio.sleep(max(0.0, min(next_audio, next_video) - loop.time()))
 
 
-class DecodingLiveEncoder(LiveEncoder):
-    """The earlier design, for comparison: follow the high tier like a receiver and decode its
-    VP8 back to pictures in the encoder thread before the H.264 encode."""
+class TranscodingLive(LiveStream):
+    """The earlier design, for comparison: live encodes the room's canvas a second time (its own
+    H.264 encoder, in its own thread) instead of muxing the room's packets."""
 
-    def __init__(self, video: Feed, *args: Any) -> None:
-        super().__init__(*args)
-        self.vp8 = av.CodecContext.create("vp8", "r")
-        self._video_tap = FeedTap("video", self._on_packet)
-        self._video_tap.follow(video)
+    def __init__(self, room: Room) -> None:
+        super().__init__(Feed("video-live"), room.audio, lambda *a: None)
+        self.video_feed.keyframe_every["live"] = 2.0
+        self.encoder = TierEncoder("live", 1280, 720, 1_500_000, FPS, codec="h264")
+        self.encode_cpu = 0.0
+        self._canvases: queue.Queue[Any] = queue.Queue(maxsize=30)
+        self._encoding = threading.Thread(target=self._encode_canvases, daemon=True)
+        self._encoding.start()
+        room.canvas_taps.append(lambda canvas, pts: self._canvases.put_nowait((canvas, pts)))
 
-    def _on_packet(self, packet: Any) -> None:
-        if self._clocks is None:
-            origin = time.monotonic()
-            self._clocks = (StreamClock(origin, packet.time_base), StreamClock(origin, Fraction(1, 48_000)))
-        self._enqueue("video", bytes(packet), self._clocks[0].place(packet.pts))
+    def _encode_canvases(self) -> None:
+        while (item := self._canvases.get()) is not None:
+            canvas, pts = item
+            keyframe = self.video_feed.take_keyframe_request(0.5)
+            packets = self.encoder.encode(canvas, pts, keyframe=keyframe)
+            self.encode_cpu = time.thread_time()
+            self._loop.call_soon_threadsafe(self.video_feed.publish, packets)
 
-    def _encode(self, encoders: _Encoders, kind: str, data: Any, seconds: float) -> list[Any]:
-        if kind != "video":
-            return super()._encode(encoders, kind, data, seconds)
-        out: list[Any] = []
-        for frame in self.vp8.decode(av.Packet(data)):
-            out.extend(super()._encode(encoders, kind, frame, seconds))
-        return out
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        super().start()
 
     def stop(self) -> None:
-        self._video_tap.stop()
+        self._canvases.put(None)
+        self._encoding.join(timeout=5)
         super().stop()
 
 
@@ -158,44 +164,49 @@ async def measure(args: argparse.Namespace) -> dict[str, float]:
     results: dict[str, float] = {}
     runs: dict[str, list[float]] = {}
 
-    # The room alone (the outputs follow its feeds; nothing else does here).
-    room = Room(args.tiles)
-    await room.run(args.seconds)
-    results["room_cores"] = room.room_cpu / args.seconds
+    # The room alone (the outputs follow its feeds; nothing else does here), in both codecs.
+    for codec in ("h264", "vp8"):
+        room = Room(args.tiles, codec)
+        await room.run(args.seconds)
+        results[f"room_cores_{codec}"] = room.room_cpu / args.seconds
+    results["room_cores"] = results["room_cores_h264"]
 
     room = Room(args.tiles)
-    recorder = TimedRecorder(folder / "bench.webm", room.video, room.audio, 1280, 720, lambda m: None)
+    recorder = TimedRecorder(folder / "bench.mp4", room.video, room.audio, lambda m: None)
     recorder.start()
     await room.run(args.seconds)
+    recorder.detach()
     recorder.stop()
     results["record_cores"] = TimedRecorder.cpu / args.seconds
     results["record_mb_per_min"] = recorder.path.stat().st_size / 1e6 * 60 / args.seconds
 
-    # The live encoder as the media node runs it (the room's canvas), then the earlier design
-    # (decode the high tier's VP8 back to pictures), alternately, so both see the same machine.
+    # Live as the media node runs it (muxing the room's packets), then the earlier design
+    # (a second encode of the canvas), alternately, so both see the same machine.
     for _ in range(args.repeat):
-        for name in ("live", "live_decode"):
+        for name in ("live", "live_transcode"):
             room = Room(args.tiles)
-            live: LiveEncoder
+            live: LiveStream
             if name == "live":
-                live = LiveEncoder(room.audio, 1280, 720, lambda *a: None)
-                room.canvas_taps.append(live.on_canvas)
+                live = LiveStream(room.video, room.audio, lambda *a: None)
+                room.video.keyframe_every["live"] = 2.0
             else:
-                live = DecodingLiveEncoder(room.video, room.audio, 1280, 720, lambda *a: None)
+                live = TranscodingLive(room)
             live.start()
             live.add_hls("hls", folder / f"hls-{name}")
             if args.rtmp:
                 live.add_rtmp("rtmp", args.rtmp)
             await room.run(args.seconds)
             pushes = sum(push.cpu_seconds for push in live.rtmp.values())
+            encode = live.encode_cpu if isinstance(live, TranscodingLive) else 0.0
             runs.setdefault(f"{name}_cores", []).append(
-                (live.stats["thread_seconds"] + pushes) / args.seconds
+                (live.stats["thread_seconds"] + pushes + encode) / args.seconds
             )
             runs.setdefault(f"{name}_rtmp_cores", []).append(pushes / args.seconds)
-            runs.setdefault(f"{name}_encode_ms_per_frame", []).append(
-                live.stats["encode_seconds"] * 1000 / max(1, live.stats["video_frames"])
-            )
+            runs.setdefault(f"{name}_audio_cores", []).append(live.stats["encode_seconds"] / args.seconds)
+            live.detach()
             await asyncio.to_thread(live.stop)
+            segments = sorted((folder / f"hls-{name}").glob("*.ts"))
+            runs.setdefault(f"{name}_hls_segments", []).append(len(segments))
     results.update({key: statistics.median(values) for key, values in runs.items()})
     results["threads_left"] = threading.active_count()
     results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -220,7 +231,7 @@ def main() -> None:
     results = asyncio.run(measure(args))
     print(f"machine: {machine()}\nsoftware: {versions()}")
     print(json.dumps({k: round(v, 4) for k, v in results.items()}, indent=2))
-    for name in ("record", "live", "live_decode"):
+    for name in ("record", "live", "live_transcode"):
         cores = results[f"{name}_cores"]
         of_pipeline = cores / results["room_cores"]
         of_room = cores / args.room_cores
@@ -230,8 +241,10 @@ def main() -> None:
         )
     rooms = 2 * 0.8 / (args.room_cores + results["record_cores"])
     print(f"recorded 20-person MCU rooms per 2-core machine (80% of it usable): {rooms:.1f}")
-    ratio = results["live_cores"] / results["live_decode_cores"]
-    print(f"live from the canvas / live decoding VP8 (medians): {ratio:.2f}")
+    ratio = results["live_cores"] / results["live_transcode_cores"]
+    print(f"live muxing the room's packets / live encoding again (medians): {ratio:.2f}")
+    tiers = results["room_cores_h264"] / results["room_cores_vp8"]
+    print(f"the room's composite + high tier + mix in H.264 / in VP8: {tiers:.2f}")
 
 
 if __name__ == "__main__":

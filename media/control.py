@@ -131,7 +131,7 @@ OutputName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z
 class StartOutput(_Request, tag="output.start"):
     """Start recording the room or streaming it; opens the room's session if there is none yet.
 
-    ``recording``: ``target`` is the WebM file to write. ``hls``: the directory for the live
+    ``recording``: ``target`` is the MP4 file to write (fragmented). ``hls``: the directory for the live
     playlist and its segments. ``rtmp``: the ``rtmp://`` URL to push to (core checks it).
     """
 

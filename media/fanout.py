@@ -106,6 +106,10 @@ class Feed:
         self._on_keyframe_wanted = on_keyframe_wanted
         self.keyframe_requested_at = 0.0
         self.keyframe_pending = False
+        #: Outputs that need a keyframe at least every so many seconds (HLS segments, seekable
+        #: recordings), by output name; receivers alone get keyframes only when they ask.
+        self.keyframe_every: dict[str, float] = {}
+        self.keyframe_at = 0.0
 
     def want_keyframe(self) -> None:
         """A receiver needs a keyframe (new, switched, or lost packets: PLI/FIR)."""
@@ -114,15 +118,19 @@ class Feed:
             self._on_keyframe_wanted()
 
     def take_keyframe_request(self, min_interval: float) -> bool:
-        """Coalesce requests: at most one forced keyframe per ``min_interval`` seconds."""
+        """Coalesce requests: at most one forced keyframe per ``min_interval`` seconds; and one
+        whenever an output's ``keyframe_every`` has passed since the last."""
         now = time.monotonic()
-        if not self.keyframe_pending or now - self.keyframe_requested_at < min_interval:
+        due = bool(self.keyframe_every) and now - self.keyframe_at >= min(self.keyframe_every.values())
+        if not due and (not self.keyframe_pending or now - self.keyframe_requested_at < min_interval):
             return False
         self.keyframe_pending = False
         self.keyframe_requested_at = now
         return True
 
     def publish(self, packets: list[av.Packet[Any]]) -> None:
+        if any(packet.is_keyframe for packet in packets):
+            self.keyframe_at = time.monotonic()
         for track in list(self.tracks):
             for packet in packets:
                 track.push(packet)

@@ -1,15 +1,15 @@
-"""Live streaming: the composite once as H.264 + AAC, muxed to HLS and pushed to RTMP services.
+"""Live streaming: the composite's own H.264 packets, muxed to HLS and pushed to RTMP services.
 
-Browsers play HLS only as H.264 (or HEVC) with AAC, and RTMP/FLV carries H.264 + AAC, so
-live outputs need the composite in other codecs than the VP8/Opus the MCU sends. A
-``LiveEncoder`` encodes **once per room**, however many outputs: it takes the composite
-canvas itself from the room (``RoomSession.canvas_taps``: no VP8 decode, and no VP8 tier
-kept encoding for it) and the shared mix like a receiver, and encodes H.264 (x264
-``ultrafast``/``zerolatency``, a keyframe every 2 s) and AAC in its own thread, then hands
-the packets to every output: the HLS muxer (≈2 s segments, a live
-playlist) in that thread, each RTMP destination in a thread of its own so a slow or
-failing service holds up nothing else. A destination that fails is retried with
-back-off and reported; the others and the room go on.
+Browsers play HLS as H.264 (or HEVC) with AAC, and RTMP/FLV carries H.264 + AAC. The
+room already encodes its composite in H.264 for its receivers (``encoder.CODECS``), so a
+``LiveStream`` follows the room's high H.264 feed like a receiver does and muxes those
+very packets: no video decode or encode. Only the audio is transcoded (the shared Opus
+mix to AAC, ~1 % of a core), once per room however many outputs. While it runs, the feed
+makes a keyframe at least every ``HLS_SEGMENT_SECONDS`` (a segment, and an RTMP viewer
+joining, can only start on one). Muxing runs in the stream's own thread: the HLS muxer
+(≈2 s segments, a live playlist) there, each RTMP destination in a thread of its own so
+a slow or failing service holds up nothing else. A destination that fails is retried
+with back-off and reported; the others and the room go on.
 """
 
 from __future__ import annotations
@@ -21,33 +21,30 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import av
 from av.codec.context import Flags
-from av.video.frame import PictureType
 
-from podium.media.encoder import VIDEO_TIME_BASE
+from podium.media.encoder import VIDEO_TIME_BASE, h264_template
 from podium.media.fanout import Feed
 from podium.media.recorder import FeedTap
 from podium.media.timeline import StreamClock
-from podium.media.yuv import plane_array
 
-__all__ = ["HLS_SEGMENT_SECONDS", "LiveEncoder", "OutputState"]
+__all__ = ["HLS_SEGMENT_SECONDS", "LiveStream", "OutputState"]
 
 log = logging.getLogger(__name__)
 
-FPS = 15
 HLS_SEGMENT_SECONDS = 2
 #: Segments the live playlist lists (and keeps on disk).
 HLS_LIST_SIZE = 6
-VIDEO_BITRATE = 1_500_000
 AUDIO_BITRATE = 96_000
 _MS = Fraction(1, 1000)
 _SAMPLES = Fraction(1, 48_000)
-#: Input the encoder thread may fall behind by (≈ 2 s of both streams).
+#: Input the muxing thread may fall behind by (≈ 2 s of both streams).
 _INPUT_BACKLOG = 150
 #: Encoded packets an RTMP destination may fall behind by before it starts over at a keyframe.
 _OUTPUT_BACKLOG = 300
@@ -66,57 +63,34 @@ def _copy(packet: av.Packet[Any]) -> av.Packet[Any]:
     return copy
 
 
-class _Encoders:
-    """The H.264 and AAC encoders, as streams of a container that writes nothing (templates for muxers)."""
+class _Codecs:
+    """The AAC encoder (a stream of a container that writes nothing) and the video's template."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self) -> None:
         self.container = av.open(os.devnull, "w", format="null")
-        video = self.container.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        ctx = video.codec_context
-        ctx.time_base = _MS
-        # Keyframes come by the clock (every segment), not by frame count: the composite's frame
-        # rate dips on a busy machine, and a segment can only end on a keyframe.
-        ctx.gop_size = FPS * HLS_SEGMENT_SECONDS * 10
-        ctx.bit_rate = VIDEO_BITRATE
-        ctx.thread_count = 1
-        # FLV and MP4-style muxers want SPS/PPS as extradata; MPEG-TS wants them in-band too.
-        ctx.flags |= Flags.global_header
-        ctx.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "forced-idr": "1",
-            "x264-params": f"repeat-headers=1:scenecut=0"
-            f":vbv-maxrate={VIDEO_BITRATE // 1000}:vbv-bufsize={VIDEO_BITRATE // 1000}",
-        }
         audio = self.container.add_stream("aac", rate=48_000)
         audio.layout = "mono"
         audio.codec_context.bit_rate = AUDIO_BITRATE
+        # FFmpeg's default AAC coder ("twoloop") costs ~12 ms of CPU per second of audio; "fast"
+        # ~3.5 ms, and at 96 kbit/s a speech mix loses nothing audible.
+        audio.codec_context.options = {"aac_coder": "fast"}
+        # FLV and MP4-style muxers want the AudioSpecificConfig as extradata.
         audio.codec_context.flags |= Flags.global_header
-        ctx.open()
         audio.codec_context.open()
-        # Copies the opened encoders' parameters (extradata: SPS/PPS, AudioSpecificConfig) into
-        # the streams, which is what output streams made from them as templates start from.
+        # Copies the opened encoder's parameters (extradata: the AudioSpecificConfig) into the
+        # stream, which output streams made from it as a template start from.
         self.container.start_encoding()
-        self.video, self.audio = video, audio
-        self.width, self.height = width, height
+        self.audio = audio
+        #: Set from the first keyframe; muxers open once it is.
+        self.video: Any = None
+        self.ready = threading.Event()
         self.opus = av.CodecContext.create("opus", "r")
         self.resampler = av.AudioResampler(format="fltp", layout="mono", rate=48_000, frame_size=1024)
         self.audio_pts: int | None = None
-        self.next_keyframe = 0.0
 
-    def video_packets(self, canvas: av.VideoFrame, seconds: float) -> list[av.Packet[Any]]:
-        # The canvas is shared with the room's tier encoders: encode a copy of our own, since
-        # pts and picture type are set per encode.
-        frame = canvas.reformat(width=self.width, height=self.height, format="yuv420p")
-        if frame is canvas:
-            frame = _own_copy(canvas)
-        frame.pts, frame.time_base = round(seconds * 1000), _MS
-        keyframe = seconds >= self.next_keyframe
-        if keyframe:
-            self.next_keyframe = (seconds // HLS_SEGMENT_SECONDS + 1) * HLS_SEGMENT_SECONDS
-        frame.pict_type = PictureType.I if keyframe else PictureType.NONE
-        return list(self.video.codec_context.encode(frame))
+    def learn_video(self, keyframe: bytes) -> None:
+        self.video = h264_template(keyframe)
+        self.ready.set()
 
     def audio_packets(self, data: bytes, seconds: float) -> list[av.Packet[Any]]:
         out: list[av.Packet[Any]] = []
@@ -133,20 +107,13 @@ class _Encoders:
         return out
 
 
-def _own_copy(frame: av.VideoFrame) -> av.VideoFrame:
-    copy = av.VideoFrame(frame.width, frame.height, "yuv420p")
-    for index in range(3):
-        plane_array(copy, index)[...] = plane_array(frame, index)
-    return copy
-
-
 class _Muxer:
     """One output container fed with the encoders' packets (templates give it their extradata)."""
 
-    def __init__(self, encoders: _Encoders, target: str, format: str, **open_args: Any) -> None:
+    def __init__(self, codecs: _Codecs, target: str, format: str, **open_args: Any) -> None:
         self.container = av.open(target, "w", format=format, **open_args)
-        self.video = self.container.add_stream_from_template(encoders.video)
-        self.audio = self.container.add_stream_from_template(encoders.audio)
+        self.video = self.container.add_stream_from_template(codecs.video)
+        self.audio = self.container.add_stream_from_template(codecs.audio)
         self.keyframe_seen = False
 
     def write(self, kind: str, packet: av.Packet[Any]) -> None:
@@ -165,10 +132,10 @@ class _Muxer:
 class _RtmpPush:
     """One RTMP destination in its own thread: connects, pushes, reconnects with back-off."""
 
-    def __init__(self, name: str, url: str, encoders: _Encoders, report: OutputState) -> None:
+    def __init__(self, name: str, url: str, codecs: _Codecs, report: OutputState) -> None:
         self.name = name
         self.url = url
-        self.encoders = encoders
+        self.codecs = codecs
         self.report = report
         self.packets: queue.Queue[Any] = queue.Queue(maxsize=_OUTPUT_BACKLOG)
         self.failures = 0
@@ -195,9 +162,12 @@ class _RtmpPush:
             self.packets.put_nowait((_STOP, None))
 
     def _run(self) -> None:
+        while not self.codecs.ready.wait(1.0):  # the muxer's header needs the first keyframe
+            if self._stopping.is_set():
+                return
         while not self._stopping.is_set():
             try:
-                muxer = _Muxer(self.encoders, self.url, "flv", timeout=(10.0, 10.0))
+                muxer = _Muxer(self.codecs, self.url, "flv", timeout=(10.0, 10.0))
             except (OSError, av.FFmpegError) as exc:
                 self._retry(f"could not connect: {exc}")
                 continue
@@ -236,20 +206,21 @@ class _RtmpPush:
                     self._stopping.set()
 
 
-class LiveEncoder:
-    """One room's composite as H.264/AAC, shared by its HLS output and RTMP destinations."""
+class LiveStream:
+    """One room's composite and mix as H.264/AAC, shared by its HLS output and RTMP destinations."""
 
-    def __init__(self, audio: Feed, width: int, height: int, report: OutputState) -> None:
+    def __init__(self, video: Feed, audio: Feed, report: OutputState) -> None:
+        self.video_feed = video
         self.audio_feed = audio
-        self.width, self.height = width, height
         self.report = report
         self.hls: tuple[str, _Muxer | None, Path] | None = None
         self.rtmp: dict[str, _RtmpPush] = {}
-        self.encoders: _Encoders | None = None
-        #: ``encode_seconds``: decode+encode CPU; ``thread_seconds``: the encoder thread's whole CPU
-        #: (HLS muxing included); each RTMP push keeps its own ``cpu_seconds``.
-        self.stats = {"video_frames": 0, "encode_seconds": 0.0, "thread_seconds": 0.0}
+        self.codecs: _Codecs | None = None
+        #: ``encode_seconds``: the audio transcode's CPU; ``thread_seconds``: the muxing thread's
+        #: whole CPU (HLS muxing included); each RTMP push keeps its own ``cpu_seconds``.
+        self.stats = {"video_packets": 0, "encode_seconds": 0.0, "thread_seconds": 0.0}
         self._input: queue.Queue[Any] = queue.Queue(maxsize=_INPUT_BACKLOG)
+        self._video_tap = FeedTap("video", self._on_video)
         self._audio_tap = FeedTap("audio", self._on_audio)
         self._clocks: tuple[StreamClock, StreamClock] | None = None
         self._thread: threading.Thread | None = None
@@ -261,9 +232,10 @@ class LiveEncoder:
             return set(self.rtmp) | ({self.hls[0]} if self.hls else set())
 
     def start(self) -> None:
-        self.encoders = _Encoders(self.width, self.height)
-        self._thread = threading.Thread(target=self._run, name="live-encoder", daemon=True)
+        self.codecs = _Codecs()
+        self._thread = threading.Thread(target=self._run, name="live-stream", daemon=True)
         self._thread.start()
+        self._video_tap.follow(self.video_feed)
         self._audio_tap.follow(self.audio_feed)
 
     def add_hls(self, name: str, directory: Path) -> None:
@@ -274,8 +246,8 @@ class LiveEncoder:
         self.report(name, "active", "")
 
     def add_rtmp(self, name: str, url: str) -> None:
-        assert self.encoders is not None
-        push = _RtmpPush(name, url, self.encoders, self.report)
+        assert self.codecs is not None
+        push = _RtmpPush(name, url, self.codecs, self.report)
         with self._lock:
             self.rtmp[name] = push
         push.start()
@@ -296,9 +268,13 @@ class LiveEncoder:
         self.report(name, "stopped", "")
         return True
 
-    def stop(self) -> None:
-        """Stop every output and the encoder thread (take ``on_canvas`` off the room first)."""
+    def detach(self) -> None:
+        """Stop following the room's feeds (on the event loop, which publishes to them)."""
+        self._video_tap.stop()
         self._audio_tap.stop()
+
+    def stop(self) -> None:
+        """Stop every output and the muxing thread (``detach`` first)."""
         for name in list(self.outputs):
             self.remove(name)
         self._input.put((_STOP, b"", 0.0))
@@ -307,12 +283,14 @@ class LiveEncoder:
 
     # ---- event loop side: the taps ---------------------------------------------------------------------
 
-    def on_canvas(self, canvas: av.VideoFrame, pts: int) -> None:
-        """A composite the room just drew, ``pts`` on its 90 kHz clock (the event loop calls this)."""
+    def _on_video(self, packet: av.Packet[Any]) -> None:
+        if packet.pts is None:
+            return
         if self._clocks is None:
+            # Time zero is the first keyframe (the tap starts there); audio before it is dropped.
             origin = time.monotonic()
             self._clocks = (StreamClock(origin, VIDEO_TIME_BASE), StreamClock(origin, _SAMPLES))
-        self._enqueue("video", canvas, self._clocks[0].place(pts))
+        self._enqueue("video", _Video(bytes(packet), packet.is_keyframe), self._clocks[0].place(packet.pts))
 
     def _on_audio(self, packet: av.Packet[Any]) -> None:
         if self._clocks is not None and packet.pts is not None:
@@ -322,17 +300,19 @@ class LiveEncoder:
         try:
             self._input.put_nowait((kind, data, seconds))
         except queue.Full:
-            # The encoder fell seconds behind (an overloaded machine): start again from now.
-            log.warning("live encoder behind; dropping its backlog")
+            # The thread fell seconds behind (an overloaded machine): start again from now.
+            log.warning("live stream behind; dropping its backlog")
             with contextlib.suppress(queue.Empty):
                 while True:
                     self._input.get_nowait()
+            self._input.put_nowait(("restart", None, 0.0))
 
-    # ---- encoder thread ---------------------------------------------------------------------------------
+    # ---- muxing thread ----------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        encoders = self.encoders
-        assert encoders is not None
+        codecs = self.codecs
+        assert codecs is not None
+        waiting_keyframe = False
         while True:
             kind, data, seconds = self._input.get()
             if kind is _STOP:
@@ -340,26 +320,40 @@ class LiveEncoder:
             if kind == "close":
                 data.close()
                 continue
-            started = time.thread_time()
-            try:
-                packets = self._encode(encoders, kind, data, seconds)
-            except av.FFmpegError as exc:
-                log.warning("live transcode: %s", exc)
+            if kind == "restart":
+                waiting_keyframe = True  # a dropped backlog broke the chain of video frames
                 continue
-            self.stats["encode_seconds"] += time.thread_time() - started
-            for packet in packets:
-                self._deliver("video" if kind == "video" else "audio", packet)
+            if kind == "video":
+                if waiting_keyframe and not data.keyframe:
+                    continue
+                waiting_keyframe = False
+                packets = [self._video_packet(codecs, data, seconds)]
+            else:
+                started = time.thread_time()
+                try:
+                    packets = codecs.audio_packets(data, seconds)
+                except av.FFmpegError as exc:
+                    log.warning("live audio transcode: %s", exc)
+                    continue
+                self.stats["encode_seconds"] += time.thread_time() - started
+            if codecs.video is not None:
+                for packet in packets:
+                    self._deliver(kind, packet)
             self.stats["thread_seconds"] = time.thread_time()
         with self._lock:
             hls = self.hls
         if hls is not None and hls[1] is not None:
             hls[1].close()
 
-    def _encode(self, encoders: _Encoders, kind: str, data: Any, seconds: float) -> list[av.Packet[Any]]:
-        if kind == "video":
-            self.stats["video_frames"] += 1
-            return encoders.video_packets(data, seconds)
-        return encoders.audio_packets(data, seconds)
+    def _video_packet(self, codecs: _Codecs, video: _Video, seconds: float) -> av.Packet[Any]:
+        if codecs.video is None:
+            codecs.learn_video(video.data)  # the tap starts at a keyframe
+        self.stats["video_packets"] += 1
+        packet = av.Packet(video.data)
+        packet.pts = packet.dts = round(seconds * 1000)
+        packet.time_base = _MS
+        packet.is_keyframe = video.keyframe
+        return packet
 
     def _deliver(self, kind: str, packet: av.Packet[Any]) -> None:
         with self._lock:
@@ -386,9 +380,9 @@ class LiveEncoder:
             self.report(name, "failed", f"could not write the HLS stream: {exc}")
 
     def _open_hls(self, directory: Path) -> _Muxer:
-        assert self.encoders is not None
+        assert self.codecs is not None
         return _Muxer(
-            self.encoders,
+            self.codecs,
             str(directory / "index.m3u8"),
             "hls",
             options={
@@ -399,3 +393,11 @@ class LiveEncoder:
                 "hls_segment_filename": str(directory / "segment-%06d.ts"),
             },
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _Video:
+    """One H.264 access unit (Annex B) on its way to the muxing thread."""
+
+    data: bytes
+    keyframe: bool

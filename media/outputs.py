@@ -3,9 +3,10 @@
 Each output has a name core chooses (unique per room) and reports its state with
 ``output`` events: ``active`` once writing, ``retrying`` while an RTMP destination is
 unreachable, ``failed`` with a message (a write error, disk full), ``stopped``.
-Recordings mux the composite's packets (``recorder.Recorder``); HLS and RTMP share one
-H.264/AAC transcode per room (``live.LiveEncoder``), made when the first of them starts
-and dropped with the last.
+Recordings mux the composite's H.264 packets and the Opus mix (``recorder.Recorder``);
+HLS and RTMP mux the same H.264 packets and share one Opus-to-AAC transcode per room
+(``live.LiveStream``), made when the first of them starts and dropped with the last.
+While any of them runs, the feed makes a keyframe at least every two seconds.
 """
 
 from __future__ import annotations
@@ -18,22 +19,28 @@ from pathlib import Path
 
 from podium.media import control
 from podium.media.encoder import TIERS
-from podium.media.live import LiveEncoder
+from podium.media.fanout import Feed
+from podium.media.live import HLS_SEGMENT_SECONDS, LiveStream
 from podium.media.recorder import Recorder
-from podium.media.session import MediaError, RoomSession
+from podium.media.session import MediaError, RoomSession, feed_name
 
 __all__ = ["NodeOutputs"]
 
-#: Recordings and live outputs take the high tier: the best picture the room makes.
-_TIER = TIERS[0]
+#: Recordings and live outputs take the high tier in H.264: the best picture the room makes,
+#: in the codec MP4, FLV and HLS players take.
+_FEED = feed_name(TIERS[0].name, "h264")
+#: A keyframe at least this often: a segment (HLS) or a seek (recordings) starts on one.
+KEYFRAME_EVERY = float(HLS_SEGMENT_SECONDS)
+#: The live stream's key in ``Feed.keyframe_every`` (output names never start with "@").
+_LIVE = "@live"
 
 
 @dataclass
 class _RoomOutputs:
     recordings: dict[str, Recorder] = field(default_factory=dict)
-    live: LiveEncoder | None = None
-    #: Takes the live encoder off the room's canvas.
-    detach_live: Callable[[], None] | None = None
+    live: LiveStream | None = None
+    #: The feed the outputs follow (its ``keyframe_every`` holds theirs).
+    video: Feed | None = None
     kinds: dict[str, str] = field(default_factory=dict)
     #: Every output's kind, kept after it stops, for the threads' late reports.
     labels: dict[str, str] = field(default_factory=dict)
@@ -64,6 +71,7 @@ class NodeOutputs:
 
     def start(self, session: RoomSession, request: control.StartOutput) -> None:
         outputs = self.rooms.setdefault(session.key, _RoomOutputs())
+        outputs.video = session.video_feeds[_FEED]
         if request.output in outputs.kinds:
             raise MediaError("output_exists", f"output {request.output!r} is already running in this room")
         outputs.labels[request.output] = request.kind
@@ -82,25 +90,21 @@ class NodeOutputs:
         def failed(message: str) -> None:
             recorder = outputs.recordings.pop(name, None)
             outputs.kinds.pop(name, None)
+            if outputs.video is not None:
+                outputs.video.keyframe_every.pop(name, None)
             seconds = recorder.seconds if recorder else 0.0
             size = recorder.bytes_written if recorder else 0
             loop.call_soon(
                 lambda: self._report(key, name, "recording", "failed", message, seconds=seconds, bytes=size)
             )
 
-        recorder = Recorder(
-            Path(request.target),
-            session.video_feeds[_TIER.name],
-            session.shared_audio,
-            _TIER.width,
-            _TIER.height,
-            failed,
-        )
+        recorder = Recorder(Path(request.target), session.video_feeds[_FEED], session.shared_audio, failed)
         try:
             recorder.start()
         except OSError as exc:
             raise MediaError("output_failed", f"could not create the recording file: {exc}") from exc
         outputs.recordings[name] = recorder
+        session.video_feeds[_FEED].keyframe_every[name] = KEYFRAME_EVERY
         self._report(key, name, "recording", "active")
 
     def _start_live(self, session: RoomSession, outputs: _RoomOutputs, request: control.StartOutput) -> None:
@@ -113,11 +117,10 @@ class NodeOutputs:
                 kind = outputs.labels.get(name, "rtmp")
                 loop.call_soon_threadsafe(self._report, key, name, kind, state, message)
 
-            live = LiveEncoder(session.shared_audio, _TIER.width, _TIER.height, report)
+            live = LiveStream(session.video_feeds[_FEED], session.shared_audio, report)
             live.start()
-            session.canvas_taps.append(live.on_canvas)
+            session.video_feeds[_FEED].keyframe_every[_LIVE] = KEYFRAME_EVERY
             outputs.live = live
-            outputs.detach_live = lambda: session.canvas_taps.remove(live.on_canvas)
         if request.kind == "hls":
             if any(kind == "hls" for kind in outputs.kinds.values()):
                 raise MediaError("output_exists", "this room already has an HLS output")
@@ -136,6 +139,9 @@ class NodeOutputs:
             raise MediaError("output_not_found", f"no output {name!r} is running in this room")
         if kind == "recording":
             recorder = outputs.recordings.pop(name)
+            if outputs.video is not None:
+                outputs.video.keyframe_every.pop(name, None)
+            recorder.detach()  # here, on the loop that publishes to the feeds
             try:
                 await asyncio.to_thread(recorder.stop)
             except Exception as exc:
@@ -148,9 +154,9 @@ class NodeOutputs:
         outputs.live.remove(name)
         if not any(k != "recording" for k in outputs.kinds.values()):
             live, outputs.live = outputs.live, None
-            if outputs.detach_live is not None:
-                outputs.detach_live()
-                outputs.detach_live = None
+            if outputs.video is not None:
+                outputs.video.keyframe_every.pop(_LIVE, None)
+            live.detach()
             await asyncio.to_thread(live.stop)
         return {}
 

@@ -1,15 +1,16 @@
-"""Recording: the composite's own VP8 packets and the mix's Opus packets, muxed into WebM as they come.
+"""Recording: the composite's own H.264 packets and the mix's Opus packets, muxed into MP4 as they come.
 
-A ``Recorder`` follows the room's high video tier and the shared audio mix the way a
+A ``Recorder`` follows the room's high H.264 feed and the shared audio mix the way a
 receiver does (so the tier keeps encoding while only the recording watches it) and
-writes their packets into a WebM file: muxing only, no second encode. WebM, because
-VP8 and Opus are its native codecs and every browser plays it; MP4 with VP8 is not
-something players agree on, and re-encoding to H.264 would cost what the MCU saves.
+writes their packets into a fragmented MP4: muxing only, no second encode. While it
+runs the feed makes a keyframe every two seconds, so the finished file seeks well.
 
-Durability: the Matroska muxer writes one cluster per second (``cluster_time_limit``)
-and flushes after every packet, so if the media node dies the file on disk plays up
-to its last complete cluster (about one second before the end). A write error (disk
-full, permissions) stops the recording and is reported through ``on_failed``.
+Durability: the MP4 muxer starts with an empty ``moov`` and writes a self-contained
+fragment (``moof`` + ``mdat``) every second, flushed at once, so if the media node dies
+the file on disk plays up to its last complete fragment (about a second before the
+end). The recording job later remuxes it into a plain MP4 with the index in front
+(fast start). A write error (disk full, permissions) stops the recording and is
+reported through ``on_failed``.
 """
 
 from __future__ import annotations
@@ -23,15 +24,16 @@ from typing import Any
 
 import av
 
+from podium.media.encoder import h264_template
 from podium.media.fanout import Feed, PacketTrack
 from podium.media.timeline import StreamClock
 
-__all__ = ["FeedTap", "Recorder"]
+__all__ = ["FRAGMENT_MS", "FeedTap", "Recorder"]
 
 log = logging.getLogger(__name__)
 
-#: Matroska cluster length in ms: the most a crash loses.
-CLUSTER_MS = 1000
+#: MP4 fragment length in ms: about the most a crash loses.
+FRAGMENT_MS = 1000
 _MS = 1000
 _TIME_BASE = Fraction(1, _MS)
 
@@ -61,23 +63,13 @@ def copy_packet(packet: av.Packet[Any], pts: int, time_base: Any) -> av.Packet[A
 
 
 class Recorder:
-    """Writes one room's composite and mix to ``path`` (WebM) until ``stop()``."""
+    """Writes one room's composite (H.264) and mix (Opus) to ``path`` (fragmented MP4) until ``stop()``."""
 
-    def __init__(
-        self,
-        path: Path,
-        video: Feed,
-        audio: Feed,
-        width: int,
-        height: int,
-        on_failed: Callable[[str], None],
-    ) -> None:
+    def __init__(self, path: Path, video: Feed, audio: Feed, on_failed: Callable[[str], None]) -> None:
         self.path = path
         self.video_feed = video
         self.audio_feed = audio
         self.on_failed = on_failed
-        self.width = width
-        self.height = height
         self.error: str | None = None
         self.started_at: float | None = None
         self.seconds = 0.0
@@ -90,21 +82,29 @@ class Recorder:
         self._audio_tap = FeedTap("audio", self._on_audio)
 
     def start(self) -> None:
-        """Open the file and follow the feeds; the file starts at the next keyframe."""
+        """Create the file and follow the feeds; the file starts at the next keyframe."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.path.open("wb"):
+            pass  # an unwritable path fails here, before anyone is told it is recording
+        self._video_tap.follow(self.video_feed)
+        self._audio_tap.follow(self.audio_feed)
+
+    def _open(self, keyframe: av.Packet[Any]) -> None:
+        """The container, once the first keyframe gives the video's parameters (SPS/PPS)."""
         container = av.open(
             str(self.path),
             "w",
-            format="webm",
-            options={"cluster_time_limit": str(CLUSTER_MS), "flush_packets": "1"},
+            format="mp4",
+            options={
+                "movflags": "frag_keyframe+empty_moov+default_base_moof",
+                "frag_duration": str(FRAGMENT_MS * 1000),
+                "flush_packets": "1",
+            },
         )
-        video = container.add_stream("libvpx", rate=15)
-        video.width, video.height, video.pix_fmt = self.width, self.height, "yuv420p"
+        video = container.add_stream_from_template(h264_template(bytes(keyframe)))
         audio = container.add_stream("libopus", rate=48_000)
         audio.layout = "mono"
         self._container, self._video_stream, self._audio_stream = container, video, audio
-        self._video_tap.follow(self.video_feed)
-        self._audio_tap.follow(self.audio_feed)
 
     @property
     def bytes_written(self) -> int:
@@ -115,6 +115,11 @@ class Recorder:
 
     def _on_video(self, packet: av.Packet[Any]) -> None:
         if self._video_clock is None:
+            try:
+                self._open(packet)
+            except (OSError, ValueError, av.FFmpegError) as exc:
+                self._fail(f"could not write the recording: {exc}")
+                return
             # The file's time zero is its first keyframe; audio from before it is dropped.
             self.started_at = time.monotonic()
             self._video_clock = StreamClock(self.started_at, packet.time_base)
@@ -141,11 +146,12 @@ class Recorder:
     def _fail(self, message: str) -> None:
         log.error("recording %s failed: %s", self.path, message)
         self.error = message
-        self._detach()
+        self.detach()
         self._close(quiet=True)
         self.on_failed(message)
 
-    def _detach(self) -> None:
+    def detach(self) -> None:
+        """Stop following the feeds (on the event loop, which publishes to them)."""
         self._video_tap.stop()
         self._audio_tap.stop()
 
@@ -161,8 +167,8 @@ class Recorder:
             log.warning("closing %s: %s", self.path, exc)
 
     def stop(self) -> None:
-        """Stop following the feeds and finish the file (cues, duration); raises on a write error."""
-        self._detach()
+        """Finish the file (``detach`` first); raises on a write error."""
+        self.detach()
         try:
             self._close(quiet=False)
         except (OSError, av.FFmpegError) as exc:

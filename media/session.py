@@ -1,11 +1,12 @@
 """One MCU room on a media node: participants' peer connections, the composite, the mix.
 
 Every participant sends one audio and one video stream up and receives one
-composite video (at the quality tier its bandwidth allows) and one audio mix
-down. Per tick the room composites the visible tiles once, encodes once per
-tier that has receivers, and fans the packets out (``fanout.Feed``); the mixer
-does the same for audio. Compositing and encoding run in a worker thread so
-the event loop keeps moving packets.
+composite video (at the quality tier its bandwidth allows, in H.264 if its offer
+has it, else VP8) and one audio mix down. Per tick the room composites the
+visible tiles once, encodes once per tier and codec that has receivers, and fans
+the packets out (``fanout.Feed``); the mixer does the same for audio.
+Compositing and encoding run in a worker thread so the event loop keeps moving
+packets.
 """
 
 from __future__ import annotations
@@ -27,20 +28,22 @@ from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
     RTCPeerConnection,
+    RTCRtpCodecParameters,
     RTCRtpSender,
     RTCSessionDescription,
 )
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
 from podium.media.compositor import Compositor, TileInput
-from podium.media.encoder import TIERS, TierEncoder
+from podium.media.encoder import CODECS, TIERS, TierEncoder
 from podium.media.fanout import Feed, FrameTrack, PacketTrack
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
 
-__all__ = ["CONTENT_ID", "MediaError", "RoomEvents", "RoomSession", "decode_still"]
+__all__ = ["CONTENT_ID", "MediaError", "RoomEvents", "RoomSession", "decode_still", "feed_name"]
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +92,8 @@ class _Participant:
     video_muted: bool = False
     screen_sharing: bool = False
     tier: str = "low"
+    #: The composite's codec for this receiver: ``h264`` when its offer has it, else ``vp8``.
+    codec: str = "vp8"
     estimate_bps: int = 0
     frame: av.VideoFrame | None = None
     frame_at: float = 0.0
@@ -97,6 +102,39 @@ class _Participant:
     audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     visible: bool | None = None
+
+
+def feed_name(tier: str, codec: str) -> str:
+    """The name of the composite's feed for one tier in one codec (``high-h264``)."""
+    return f"{tier}-{codec}"
+
+
+def _h264(codecs: list[RTCRtpCodecParameters]) -> RTCRtpCodecParameters | None:
+    """The negotiated H.264 the tier encoders make (packetization-mode 1, a baseline profile), if any."""
+    for codec in codecs:
+        params = codec.parameters
+        if (
+            codec.mimeType.lower() == "video/h264"
+            and str(params.get("packetization-mode")) == "1"
+            and str(params.get("profile-level-id", "")).lower().startswith("42")
+        ):
+            return codec
+    return None
+
+
+def _send_with(sender: RTCRtpSender, chosen: RTCRtpCodecParameters) -> None:
+    """Make ``sender`` send ``chosen`` (any codec of the answer may be sent), not the first one.
+
+    The first negotiated codec is the one the participant sends its camera with (VP8 from
+    our clients), and aiortc sends with it too; the composite goes down in ``chosen``.
+    """
+    send = sender.send
+
+    async def send_chosen(parameters: RTCRtpSendParameters) -> None:
+        parameters.codecs = [chosen, *(c for c in parameters.codecs if c is not chosen)]
+        await send(parameters)
+
+    sender.send = send_chosen  # type: ignore[method-assign]
 
 
 def decode_still(image: bytes) -> av.VideoFrame:
@@ -144,10 +182,13 @@ class RoomSession:
         self.pinned: list[str] = []
         self.recent_speakers: list[str] = []
         self.compositor = Compositor(layout=LAYOUTS.get(layout, LAYOUTS["grid"]))
-        self.encoders = {
-            spec.name: TierEncoder(spec.name, spec.width, spec.height, spec.bitrate, FPS) for spec in TIERS
+        #: One encoder per tier and codec, made when the feed first has a follower.
+        self.encoders: dict[str, TierEncoder] = {}
+        self.video_feeds = {
+            feed_name(spec.name, codec): Feed(f"video-{feed_name(spec.name, codec)}")
+            for spec in TIERS
+            for codec in CODECS
         }
-        self.video_feeds = {name: Feed(f"video-{name}") for name in self.encoders}
         self.mixer = AudioMixer(k=mix_k)
         self.shared_audio = Feed("audio-mix")
         self.personal_audio: dict[str, Feed] = {}
@@ -155,9 +196,6 @@ class RoomSession:
         self._tasks: list[asyncio.Task[None]] = []
         self._video_busy = False
         self._shown: list[str] = []
-        #: Called with each composite canvas and its pts (90 kHz), on the event loop: live
-        #: outputs encode the picture itself rather than decoding a tier.
-        self.canvas_taps: list[Callable[[av.VideoFrame, int], None]] = []
         #: The content tile's picture (a slide), decoded once; ``None``: no content tile.
         self.content: av.VideoFrame | None = None
         self.closed = False
@@ -228,22 +266,23 @@ class RoomSession:
             raise MediaError(
                 "invalid_sdp", "the offer must carry one audio and one or two video sections (camera, screen)"
             )
-        for transceiver in pc.getTransceivers():
-            if transceiver.kind == "video":
-                # The composite is VP8: the answer must not pick another codec.
-                vp8 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType == "video/VP8"]
-                transceiver.setCodecPreferences(vp8)
+        camera = next(t for t in pc.getTransceivers() if t.kind == "video")
+        h264 = _h264(camera._codecs)
         if self.naive:
             pc.addTrack(self._relay.subscribe(self._raw_audio, buffered=False))
             pc.addTrack(self._relay.subscribe(self._raw_video, buffered=False))
         else:
             pc.addTrack(me.audio_out)
-            self._watch_sender(me, pc.addTrack(me.video_out))
+            sender = pc.addTrack(me.video_out)
+            self._watch_sender(me, sender)
+            if h264 is not None:
+                me.codec = "h264"
+                _send_with(sender, h264)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         self.participants[participant_id] = me
         me.audio_out.follow(self.shared_audio)
-        me.video_out.follow(self.video_feeds[me.tier])
+        me.video_out.follow(self.video_feeds[feed_name(me.tier, me.codec)])
         return pc.localDescription.sdp
 
     def _watch_sender(self, me: _Participant, sender: RTCRtpSender) -> None:
@@ -268,7 +307,7 @@ class RoomSession:
             me.tier = "high"
         elif me.tier == "high" and me.estimate_bps < LOW_TIER_BPS:
             me.tier = "low"
-        me.video_out.follow(self.video_feeds[me.tier])
+        me.video_out.follow(self.video_feeds[feed_name(me.tier, me.codec)])
 
     async def _read_video(self, me: _Participant, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
@@ -471,28 +510,33 @@ class RoomSession:
                 self._raw_video.push(canvas)
             return
         wanted = {name: feed for name, feed in self.video_feeds.items() if feed.tracks}
-        if not wanted and not self.canvas_taps:
+        if not wanted:
             return
         tiles = self._visible_tiles()
         keyframes = {name: feed.take_keyframe_request(KEYFRAME_MIN_INTERVAL) for name, feed in wanted.items()}
         self._video_busy = True
         try:
-            canvas, packets = await asyncio.to_thread(self._render, tiles, pts, keyframes)
+            packets = await asyncio.to_thread(self._render, tiles, pts, keyframes)
         finally:
             self._video_busy = False
         for name, out in packets.items():
             self.video_feeds[name].publish(out)
-        for tap in list(self.canvas_taps):
-            tap(canvas, pts)
 
     def _render(
         self, tiles: list[TileInput], pts: int, keyframes: dict[str, bool]
-    ) -> tuple[av.VideoFrame, dict[str, list[av.Packet[Any]]]]:
-        """Worker thread: composite once, encode once per wanted tier."""
+    ) -> dict[str, list[av.Packet[Any]]]:
+        """Worker thread: composite once, encode once per wanted tier and codec."""
         canvas = self.compositor.compose(tiles)
         self.stats["composites"] += 1
         out = {}
         for name, keyframe in keyframes.items():
-            out[name] = self.encoders[name].encode(canvas, pts, keyframe)
+            encoder = self.encoders.get(name)
+            if encoder is None:
+                tier, codec = name.rsplit("-", 1)
+                spec = next(spec for spec in TIERS if spec.name == tier)
+                # A new encoder's first frame is a keyframe anyway.
+                encoder = self.encoders[name] = TierEncoder.from_spec(spec, FPS, codec=codec)
+            out[name] = encoder.encode(canvas, pts, keyframe)
             self.stats["encodes"] += 1
-        return canvas, out
+            self.stats[f"encodes_{name}"] = self.stats.get(f"encodes_{name}", 0) + 1
+        return out

@@ -166,13 +166,17 @@ class RecordingController(Controller):
     async def download(
         self, caller: Caller, recording_id: str, request: Request[Any, Any, Any], services: Services
     ) -> Response[Any]:
-        """The WebM file (VP8 + Opus); honours ``Range: bytes=…`` (206) for seeking players."""
+        """The MP4 file (H.264 + Opus); honours ``Range: bytes=…`` (206) for seeking players."""
         row = await services.outputs.row(caller.tenant, recording_id, ("recording",))
         info = services.outputs.recording_info(row, row["room_slug"])
         if info.download_url is None:
             raise PodiumError("recording_not_ready", f"the recording is {row['state']}", status=409)
         path = Path(row["path"])
-        return await _file_response(path, request.headers.get("range"), f"{recording_id}.webm", "video/webm")
+        # Recordings made before the switch to MP4 are WebM files.
+        media_type = "video/webm" if path.suffix == ".webm" else "video/mp4"
+        return await _file_response(
+            path, request.headers.get("range"), f"{recording_id}{path.suffix}", media_type
+        )
 
     @get("/{recording_id:str}/thumbnail")
     async def thumbnail(self, caller: Caller, recording_id: str, services: Services) -> Response[bytes]:

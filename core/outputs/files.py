@@ -1,10 +1,10 @@
-"""Finishing a recording's file: remux with the index up front, duration, thumbnail, size.
+"""Finishing a recording's file: remux into a fast-start MP4, duration, thumbnail, size.
 
 Runs in a worker thread (``asyncio.to_thread``) of whichever process runs the job. The
-media node writes ``<id>.part.webm`` progressively; this reads as much of it as is
-whole (all of it after a clean stop, up to the last complete cluster after a crash),
-writes ``<id>.webm`` with its Cues (the seek index) reserved at the front, the WebM
-counterpart of an MP4's fast start, so a player seeks without reading to the end.
+media node writes ``<id>.part.mp4`` progressively (fragmented); this reads as much of
+it as is whole (all of it after a clean stop, up to the last complete fragment after
+a crash) and writes ``<id>.mp4`` as one plain MP4 with its index (``moov``) in front
+("fast start"), so a player starts and seeks without reading to the end.
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ __all__ = ["FileFacts", "finalize_recording"]
 
 log = logging.getLogger(__name__)
 
-#: Cues are one entry per keyframe, ~20 bytes each; keyframes come at most twice a second.
-_CUE_BYTES_PER_SECOND = 48
 THUMBNAIL_WIDTH = 320
 
 
@@ -35,21 +33,16 @@ class FileFacts:
     truncated: bool
 
 
-def _estimate_seconds(raw: Path) -> float:
-    """A generous duration guess from the file size (bitrates are ~1.3 Mbit/s)."""
-    return max(60.0, raw.stat().st_size * 8 / 300_000)
-
-
 def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
     """Remux ``raw`` into ``final``, write a JPEG ``thumbnail``; raise ``OSError``/``av.FFmpegError``."""
-    tmp = final.with_suffix(".tmp.webm")
+    tmp = final.with_suffix(".tmp.mp4")
     truncated = False
     last = 0.0
-    source = av.open(str(raw))
+    source = av.open(str(raw), mode="r")
     try:
         streams = [s for s in source.streams if s.type in ("video", "audio")]
-        reserve = int(_estimate_seconds(raw) * _CUE_BYTES_PER_SECOND) + 1024
-        with av.open(str(tmp), "w", format="webm", options={"reserve_index_space": str(reserve)}) as out:
+        # faststart: the muxer writes the index last, then moves it to the front on close.
+        with av.open(str(tmp), "w", format="mp4", options={"movflags": "+faststart"}) as out:
             mapping: dict[int, Any] = {s.index: out.add_stream_from_template(s) for s in streams}
             try:
                 for packet in source.demux(streams):
@@ -63,7 +56,7 @@ def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
                     packet.stream = mapping[packet.stream.index]
                     out.mux(packet)
             except av.FFmpegError as exc:
-                # A file cut short (the media node died) ends in a partial cluster: keep what is whole.
+                # A file cut short (the media node died) ends in a partial fragment: keep what is whole.
                 log.warning("%s ends early: %s", raw, exc)
                 truncated = True
     finally:
@@ -74,7 +67,7 @@ def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
 
 
 def _thumbnail(video: Path, thumbnail: Path, at: float) -> None:
-    with av.open(str(video)) as container:
+    with av.open(str(video), mode="r") as container:
         if not container.streams.video:
             return
         stream = container.streams.video[0]

@@ -61,10 +61,10 @@ class RecordingStore:
         return self.root / "recordings" / tenant
 
     def raw_path(self, tenant: str, uid: str) -> Path:
-        return self.recording_dir(tenant) / f"{uid}.part.webm"
+        return self.recording_dir(tenant) / f"{uid}.part.mp4"
 
     def file_path(self, tenant: str, uid: str) -> Path:
-        return self.recording_dir(tenant) / f"{uid}.webm"
+        return self.recording_dir(tenant) / f"{uid}.mp4"
 
     def thumbnail_path(self, tenant: str, uid: str) -> Path:
         return self.recording_dir(tenant) / f"{uid}.jpg"

@@ -55,6 +55,9 @@ async def test_two_browsers_in_an_mcu_room_get_the_composite_and_the_mix(meeting
     for person in (ann, bob):
         stats = await composite_flows(person)
         assert stats["video"]["frameWidth"] in (640, 1280)  # one of the MCU's two tiers
+        # The composite comes down in H.264 (the codec live streams and recordings reuse), while
+        # the browser's camera goes up in VP8.
+        assert stats["video"]["codec"] == "video/H264", stats
         # No peer-to-peer connections in an MCU room: everything goes through the server.
         assert (await person.mesh_stats())["peers"] == []
     await ann.screenshot("mcu-room")

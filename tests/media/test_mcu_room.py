@@ -62,6 +62,22 @@ async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themsel
         assert heard == expected, f"{person.identity} hears {sorted(heard)}, expected {sorted(expected)}"
 
 
+async def test_the_composite_comes_in_h264_and_in_vp8_to_a_client_without_h264(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room(media_mode="mcu"))["slug"]
+    people.append(await _join(acme, room, 0, loud=False))
+    people.append(
+        await SyntheticParticipant.join(
+            acme, room, NAMES[1], PALETTE[NAMES[1]], TONES_HZ[1], loud=False, video_codecs=("video/VP8",)
+        )
+    )
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    # Both see the whole room, each in a codec it decodes.
+    await asyncio.gather(*(_composite_shows(p, set(NAMES[:2])) for p in people))
+    assert [p.composite_codec for p in people] == ["video/H264", "video/VP8"]
+
+
 def _media_node_pid(node: Node) -> int:
     """The media node ``podium serve`` runs as its child."""
     children = Path(f"/proc/{node.process.pid}/task/{node.process.pid}/children").read_text().split()

@@ -17,8 +17,8 @@ from podium.media.timeline import MAX_DRIFT, StreamClock
 
 
 async def _publish(video: Feed, audio: Feed, seconds: float) -> None:
-    """A real room's streams: VP8 at 15 fps (90 kHz pts) and the Opus mix every 20 ms."""
-    encoder = TierEncoder("high", 320, 180, 300_000, 15)
+    """A real room's streams: H.264 at 15 fps (90 kHz pts) and the Opus mix every 20 ms."""
+    encoder = TierEncoder("high", 320, 180, 300_000, 15, codec="h264")
     opus = OpusStream()
     frame = av.VideoFrame.from_ndarray(np.full((180, 320, 3), 90, np.uint8), format="rgb24")
     silence = np.zeros(FRAME_SAMPLES, np.int16)
@@ -33,7 +33,7 @@ async def test_a_write_error_stops_the_recording_and_is_reported() -> None:
     video, audio = Feed("video"), Feed("audio")
     failures: list[str] = []
     # /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
-    recorder = Recorder(Path("/dev/full"), video, audio, 320, 180, failures.append)
+    recorder = Recorder(Path("/dev/full"), video, audio, failures.append)
     recorder.start()
     await _publish(video, audio, 1.0)
     assert failures and "No space left" in failures[0], failures
@@ -43,11 +43,12 @@ async def test_a_write_error_stops_the_recording_and_is_reported() -> None:
 
 async def test_a_recording_file_plays_while_it_is_still_being_written(tmp_path: Path) -> None:
     video, audio = Feed("video"), Feed("audio")
-    recorder = Recorder(tmp_path / "live.webm", video, audio, 320, 180, lambda message: None)
+    recorder = Recorder(tmp_path / "live.mp4", video, audio, lambda message: None)
     recorder.start()
     await _publish(video, audio, 3.0)
-    # Not stopped: no index, no duration, as after a crash; the clusters so far decode.
-    with av.open(str(tmp_path / "live.webm")) as container:
+    # Not stopped, as after a crash: the fragments so far decode, sound included.
+    with av.open(str(tmp_path / "live.mp4"), mode="r") as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "opus"]
         frames = list(container.decode(video=0))
     assert len(frames) >= 20
     recorder.stop()

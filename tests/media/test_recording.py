@@ -7,6 +7,7 @@ own media node; the recording is fetched through the REST API and read back with
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import tempfile
@@ -53,17 +54,18 @@ async def wait_recording(
 async def download(acme: TenantClient, rec_id: str) -> Path:
     reply = await acme.http.get(f"/recordings/{rec_id}/download")
     assert reply.status_code == 200, reply.text
-    assert reply.headers["content-type"].startswith("video/webm")
-    path = Path(tempfile.mkdtemp(prefix="podium-rec-")) / f"{rec_id}.webm"
+    assert reply.headers["content-type"].startswith("video/mp4")
+    path = Path(tempfile.mkdtemp(prefix="podium-rec-")) / f"{rec_id}.mp4"
     path.write_bytes(reply.content)
     return path
 
 
 def read_recording(path: Path) -> tuple[list[av.VideoFrame], np.ndarray[Any, Any], float, float]:
     """Decoded video frames, the audio as mono samples, and each stream's first timestamp."""
-    with av.open(str(path)) as container:
+    with av.open(str(path), mode="r") as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "opus"]
         frames = [f for f in container.decode(video=0)]
-    with av.open(str(path)) as container:
+    with av.open(str(path), mode="r") as container:
         audio = [f for f in container.decode(audio=0)]
     samples = np.concatenate([f.to_ndarray().reshape(-1) for f in audio]) if audio else np.zeros(0)
     return frames, samples, float(frames[0].time or 0), float(audio[0].time or 0) if audio else -1.0
@@ -94,6 +96,19 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
     assert abs(ready["duration"] - wall) < 0.1 * wall, (ready["duration"], wall)
     path = await download(acme, rec_id)
     assert ready["size"] == path.stat().st_size
+    head = path.read_bytes()[:4096]
+    assert b"moov" in head, "not a fast-start MP4: a player would have to read to the end first"
+    # A keyframe every two seconds or so: a player seeks anywhere without decoding from the start.
+    with av.open(str(path), mode="r") as container:
+        stream = container.streams.video[0]
+        assert stream.time_base is not None
+        keyframes = [
+            float(packet.pts * stream.time_base)
+            for packet in container.demux(stream)
+            if packet.is_keyframe and packet.pts is not None
+        ]
+    gaps = [b - a for a, b in itertools.pairwise(keyframes)]
+    assert len(keyframes) >= 4 and max(gaps) < 3.0, keyframes
 
     frames, samples, video_start, audio_start = read_recording(path)
     assert len(frames) > 10 * 10, f"only {len(frames)} frames in {wall:.1f}s"
@@ -133,7 +148,7 @@ async def test_a_recording_cut_short_by_a_dead_media_node_keeps_what_was_written
     failed = await wait_recording(acme, rec_id, {"ready", "failed"})
     assert failed["state"] == "failed", failed
     assert "media node" in failed["error"]
-    # Everything up to the last cluster (one second) before the kill is kept.
+    # Everything up to the last fragment (one second) before the kill is kept.
     assert 4.0 < failed["duration"] < 7.0, failed
     frames, samples, _, _ = read_recording(await download(acme, rec_id))
     assert len(frames) > 40 and len(samples) > 48_000 * 3

@@ -28,6 +28,7 @@ import fractions
 import itertools
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
@@ -436,6 +437,7 @@ class SyntheticParticipant:
         use_ice_servers: bool = False,
         answer_timeout: float = TIMEOUT,
         screen: tuple[int, int, int] | None = None,
+        video_codecs: tuple[str, ...] | None = None,
     ) -> None:
         self.member = member
         self.identity = identity
@@ -445,6 +447,10 @@ class SyntheticParticipant:
         self.camera = (width, height, fps)
         #: The colour of a screen to offer as a second video section (sharing it is ``share_screen``).
         self.screen = screen
+        #: Offer only these video codecs (``("video/VP8",)``: a client without H.264).
+        self.video_codecs = video_codecs
+        #: The codec the composite arrives in (``video/H264``), from its RTP payload type.
+        self.composite_codec: str | None = None
         self.use_ice_servers = use_ice_servers
         self.answer_timeout = answer_timeout
         self._amplitude = amplitude
@@ -723,13 +729,14 @@ class SyntheticParticipant:
         pc.addTrack(self.video_out)
         if self.screen is not None:
             pc.addTransceiver(ColourVideoTrack(self.screen, 1280, 720, fps=5), direction="sendonly")
-        for transceiver in pc.getTransceivers():
-            if transceiver.kind == "video":
-                # The composite is VP8 anyway, and an H.264 encoder would cost far more CPU.
-                codecs = RTCRtpSender.getCapabilities("video").codecs
-                transceiver.setCodecPreferences(
-                    [c for c in codecs if c.mimeType in ("video/VP8", "video/rtx")]
-                )
+        # aiortc offers VP8 first, then H.264: the camera goes up in VP8 (an H.264 encoder would
+        # cost more CPU) and the node sends the composite down in H.264, as to a browser.
+        if self.video_codecs is not None:
+            wanted = (*self.video_codecs, "video/rtx")
+            codecs = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType in wanted]
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind == "video":
+                    transceiver.setCodecPreferences(codecs)
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
@@ -762,6 +769,22 @@ class SyntheticParticipant:
             self.errors.append({"type": "error", "code": "answer_timeout", "ref": ref})
             return
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        self._watch_composite_codec(pc, sdp)
+
+    def _watch_composite_codec(self, pc: RTCPeerConnection, answer: str) -> None:
+        """Note the codec of the composite's RTP packets (the answer maps payload types to codecs)."""
+        video = answer.split("m=video")[1].split("m=")[0]
+        names = {int(pt): f"video/{name}" for pt, name in re.findall(r"a=rtpmap:(\d+) ([\w-]+)/", video)}
+        receiver = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
+        handle = receiver._handle_rtp_packet
+
+        async def noting(packet: Any, arrival_time_ms: int) -> None:
+            name = names.get(packet.payload_type)
+            if name is not None and name != "video/rtx":  # retransmissions say nothing of the codec
+                self.composite_codec = name
+            await handle(packet, arrival_time_ms)
+
+        receiver._handle_rtp_packet = noting  # type: ignore[method-assign]
 
     async def _close_pc(self) -> None:
         pc, self.pc = self.pc, None

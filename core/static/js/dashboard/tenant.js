@@ -79,7 +79,7 @@ export function mountRecordings(root, api) {
             h("video", { controls: true, autoplay: true, src: await fetchFile(r), style: "max-width:100%;max-height:60vh" }));
         })) : null,
         r.download_url ? button("Download", () => ctx.run(async () => {
-          const a = h("a", { href: await fetchFile(r), download: `${r.room}-${r.id}.webm` });
+          const a = h("a", { href: await fetchFile(r), download: `${r.room}-${r.id}.mp4` });
           document.body.append(a);
           a.click();
           a.remove();

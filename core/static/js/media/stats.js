@@ -6,13 +6,16 @@ export async function inboundStats(pc, identity, participantId) {
     identity,
     participantId,
     connectionState: pc.connectionState,
-    video: { framesDecoded: 0, frameWidth: 0, frameHeight: 0 },
+    video: { framesDecoded: 0, frameWidth: 0, frameHeight: 0, codec: null },
     audio: { totalSamplesReceived: 0, audioLevel: 0 },
   };
   if (pc.connectionState === "closed") return out;
-  (await pc.getStats()).forEach((s) => {
+  const report = await pc.getStats();
+  report.forEach((s) => {
     if (s.type !== "inbound-rtp") return;
     if (s.kind === "video") {
+      // The decoding video's codec ("video/H264"); the MCU composite comes in H.264 when offered.
+      if (s.framesDecoded) out.video.codec = report.get(s.codecId)?.mimeType ?? out.video.codec;
       out.video.framesDecoded += s.framesDecoded || 0;
       out.video.frameWidth = Math.max(out.video.frameWidth, s.frameWidth || 0);
       out.video.frameHeight = Math.max(out.video.frameHeight, s.frameHeight || 0);
