@@ -327,7 +327,12 @@ class LiveStream:
                 if waiting_keyframe and not data.keyframe:
                     continue
                 waiting_keyframe = False
-                packets = [self._video_packet(codecs, data, seconds)]
+                try:
+                    packets = [self._video_packet(codecs, data, seconds)]
+                except (ValueError, av.FFmpegError) as exc:  # a first keyframe without SPS/PPS
+                    log.warning("live video: %s", exc)
+                    waiting_keyframe = True
+                    continue
             else:
                 started = time.thread_time()
                 try:
