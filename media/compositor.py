@@ -161,14 +161,7 @@ class Compositor:
         scale = max(rect.w / frame.width, rect.h / frame.height)
         cover_w = max(rect.w, round(frame.width * scale) & ~1)
         cover_h = max(rect.h, round(frame.height * scale) & ~1)
-        scaled = reformatter.reformat(
-            frame,
-            width=cover_w,
-            height=cover_h,
-            format="yuv420p",
-            interpolation=_INTERPOLATION,
-            threads=_SCALER_THREADS,
-        )
+        scaled = _scale(reformatter, frame, cover_w, cover_h)
         # Even crop offsets keep luma and chroma aligned.
         ox, oy = ((cover_w - rect.w) // 2) & ~1, ((cover_h - rect.h) // 2) & ~1
         x, y, w, h = rect.x, rect.y, rect.w, rect.h
@@ -183,14 +176,7 @@ class Compositor:
         scale = min(rect.w / frame.width, rect.h / frame.height)
         fit_w = max(2, min(rect.w, round(frame.width * scale) & ~1))
         fit_h = max(2, min(rect.h, round(frame.height * scale) & ~1))
-        scaled = reformatter.reformat(
-            frame,
-            width=fit_w,
-            height=fit_h,
-            format="yuv420p",
-            interpolation=_INTERPOLATION,
-            threads=_SCALER_THREADS,
-        )
+        scaled = _scale(reformatter, frame, fit_w, fit_h)
         x, y, w, h = rect.x, rect.y, rect.w, rect.h
         self._y[y : y + h, x : x + w] = _BLACK_Y
         self._u[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = _NEUTRAL_CHROMA
@@ -216,3 +202,15 @@ class Compositor:
             plane[y + h - t : y + h, x : x + w] = value
             plane[y : y + h, x : x + t] = value
             plane[y : y + h, x + w - t : x + w] = value
+
+
+def _scale(reformatter: VideoReformatter, frame: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
+    """``frame`` at ``width`` x ``height`` in yuv420p, with the tile's reused scaler."""
+    return reformatter.reformat(
+        frame,
+        width=width,
+        height=height,
+        format="yuv420p",
+        interpolation=_INTERPOLATION,
+        threads=_SCALER_THREADS,
+    )

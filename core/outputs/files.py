@@ -35,6 +35,9 @@ class FileFacts:
 
 def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
     """Remux ``raw`` into ``final``, write a JPEG ``thumbnail``; raise ``OSError``/``av.FFmpegError``."""
+    if raw.stat().st_size == 0:
+        # Stopped before the composite's first keyframe: nothing to keep (the job reports it).
+        return FileFacts(duration=0.0, size=0, truncated=False)
     tmp = final.with_suffix(".tmp.mp4")
     truncated = False
     last = 0.0

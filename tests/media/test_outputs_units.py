@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from podium.core.outputs.files import finalize_recording
 from podium.media.encoder import TierEncoder
 from podium.media.fanout import Feed
 from podium.media.mixer import FRAME_SAMPLES, OpusStream
@@ -52,6 +53,25 @@ async def test_a_recording_file_plays_while_it_is_still_being_written(tmp_path: 
         frames = list(container.decode(video=0))
     assert len(frames) >= 20
     recorder.stop()
+
+
+async def test_a_recording_finishes_as_a_fast_start_mp4_and_an_empty_one_as_no_media(tmp_path: Path) -> None:
+    video, audio = Feed("video"), Feed("audio")
+    recorder = Recorder(tmp_path / "rec.part.mp4", video, audio, lambda message: None)
+    recorder.start()
+    await _publish(video, audio, 2.0)
+    recorder.stop()
+    facts = finalize_recording(tmp_path / "rec.part.mp4", tmp_path / "rec.mp4", tmp_path / "rec.jpg")
+    assert 1.5 < facts.duration < 2.5 and not facts.truncated, facts
+    assert b"moov" in (tmp_path / "rec.mp4").read_bytes()[:4096]  # the index is in front
+    assert (tmp_path / "rec.jpg").read_bytes()[:2] == b"\xff\xd8"
+
+    # Stopped before the composite's first keyframe: an empty file, nothing made of it.
+    empty = Recorder(tmp_path / "empty.part.mp4", Feed("video"), Feed("audio"), lambda message: None)
+    empty.start()
+    empty.stop()
+    facts = finalize_recording(tmp_path / "empty.part.mp4", tmp_path / "empty.mp4", tmp_path / "empty.jpg")
+    assert facts.duration == 0 and not (tmp_path / "empty.mp4").exists()
 
 
 def test_a_stream_that_falls_behind_the_wall_clock_is_pulled_back() -> None:
