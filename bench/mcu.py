@@ -12,6 +12,8 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
 Participants are ``bench/mcu_load.py`` processes (pinned to ``--load-cpus``):
 each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
 (Opus), and reads the timestamps back from the composite for one-way latency.
+The first participant's tone sounds in the first half of every wall-clock second
+only; everyone else times when its starts reach them in the mix (audio latency).
 The media node's CPU is read from /proc over the window in which everyone is
 connected (after a warm-up), its packets from the node's own counters
 (``node.stats``), its memory from VmRSS.
@@ -19,6 +21,14 @@ connected (after a warm-up), its packets from the node's own counters
     python bench/mcu.py                                  # N = 10, 20, 30
     python bench/mcu.py --participants 10 --duration 20 --server-cpus 0 --load-cpus 1
     python bench/mcu.py --participants 25 50 100 --server-cpus 0,1 --load-cpus 2-15   # bigger machine
+    python bench/mcu.py --participants 20 --full-size 2     # 2 take 720p, 18 ask for 360p
+    python bench/mcu.py --participants 20 --variants mcu record live --rtmp local
+    python bench/mcu.py --rooms 4 --participants 4 --variants mcu record   # 4 rooms of 4, each recorded
+
+Receivers take the 720p composite unless ``--full-size K`` says only the first K
+do: the rest ask for 360p (``max_height``, as a small embedded player does), a
+mixed room in which the node encodes both tiers, and the load generator decodes
+360p, which is cheaper for it.
 
 Needs the ``test`` extra; on a 2-core machine the load generator (about 0.06
 cores per synthetic participant) saturates its core first: read the fps and
@@ -51,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.mcu_load import LoadSpec, mint_tokens, plan, run_load
 from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
 from podium.media import control
+from tests.support.rtmp import RtmpServer
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -106,12 +117,16 @@ class Sample:
     packets_in: float
     #: Encodes so far per composite feed (``high-h264`` …).
     encodes: dict[str, float]
+    #: Receivers following each composite feed now.
+    receivers: dict[str, float]
 
 
 @dataclass
 class Result:
     variant: str
+    #: Participants in all, over ``rooms`` rooms.
     n: int
+    rooms: int
     connected: int
     server_cores: float
     cpu_ms_per_participant_s: float
@@ -122,9 +137,13 @@ class Result:
     latency_p50_ms: float
     latency_p95_ms: float
     audio_received: int
+    #: The mix's one-way latency: a gated speaker's tone starts, heard by everyone else.
+    audio_latency_p50_ms: float
+    audio_latency_p95_ms: float
     rss_mb: float
     load_cores: float
-    #: The composite feeds the node encoded during the window (tier-codec).
+    #: The composite feeds the node encoded during the window (tier-codec), each with the
+    #: receivers following it at the window's end.
     feeds: str
 
 
@@ -140,6 +159,7 @@ async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: 
                     stats.get("packets_out", 0.0),
                     stats.get("packets_in", 0.0),
                     {k.removeprefix("encodes_"): v for k, v in stats.items() if k.startswith("encodes_")},
+                    {k.removeprefix("receivers_"): v for k, v in stats.items() if k.startswith("receivers_")},
                 )
             )
         except (OSError, RuntimeError):
@@ -154,7 +174,7 @@ async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: 
 OUTPUTS = ("record", "live")
 
 
-async def start_outputs(node: NodeControl, key: str, variant: str, folder: Path) -> None:
+async def start_outputs(node: NodeControl, key: str, variant: str, folder: Path, rtmp: str | None) -> None:
     """Start the outputs a variant measures (the node stops them when the room closes)."""
     tag = uuid.uuid4().hex[:6]
     if variant == "record":
@@ -167,7 +187,6 @@ async def start_outputs(node: NodeControl, key: str, variant: str, folder: Path)
         await node.request(
             lambda i: control.StartOutput(id=i, room=key, output="hls", kind="hls", target=hls)
         )
-        rtmp = os.environ.get("BENCH_RTMP_URL")
         if rtmp:
             await node.request(
                 lambda i: control.StartOutput(id=i, room=key, output="rtmp", kind="rtmp", target=rtmp)
@@ -183,16 +202,10 @@ def window(samples: list[Sample], n: int, warmup: float) -> tuple[Sample, Sample
     return (start, full[-1]) if full[-1].at - start.at > 1 else (full[0], full[-1])
 
 
-async def run_variant(
-    args: argparse.Namespace,
-    base: str,
-    secret: str,
-    tenant: str,
-    node: NodeControl,
-    node_pid: int,
-    variant: str,
-    n: int,
-) -> Result:
+async def _open_room(
+    args: argparse.Namespace, base: str, secret: str, tenant: str, node: NodeControl, variant: str, n: int
+) -> tuple[str, list[LoadSpec]]:
+    """One MCU room with its outputs started on the node, and the load specs that fill it."""
     slug = f"bench-{variant}-{n}-{uuid.uuid4().hex[:4]}"
     async with httpx.AsyncClient(
         base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {secret}"}, timeout=30
@@ -204,7 +217,7 @@ async def run_variant(
         ).json()
     key = f"podium:{room['id']}"
     await node.request(lambda i: control.OpenRoom(id=i, room=key, naive=variant == "naive"))
-    await start_outputs(node, key, variant, Path(args.output_dir))
+    await start_outputs(node, key, variant, Path(args.output_dir), args.rtmp)
     identities = [f"p{k:03d}" for k in range(n)]
     tokens = await mint_tokens(base, secret, slug, identities)
     spec = LoadSpec(
@@ -215,9 +228,32 @@ async def run_variant(
         duration_s=args.duration,
         warmup_s=args.warmup,
         join_interval_s=0.05,
-        connect_timeout_s=max(30.0, n * 0.5),
+        connect_timeout_s=max(30.0, n * args.rooms * 0.5),
+        # A probe reads every tile of a composite (~5 ms): a fixed budget, not per head.
+        latency_hz=min(1.0, args.probes / (n * args.rooms)),
     )
-    specs = plan(spec, list(zip(identities, tokens, strict=True)), args.load_processes, loud=3)
+    processes = max(1, args.load_processes // args.rooms)
+    people = list(zip(identities, tokens, strict=True))
+    return key, plan(spec, people, processes, loud=3, full_size=args.full_size)
+
+
+async def run_variant(
+    args: argparse.Namespace,
+    base: str,
+    secret: str,
+    tenant: str,
+    node: NodeControl,
+    node_pid: int,
+    variant: str,
+    n: int,
+) -> Result:
+    keys: list[str] = []
+    specs: list[LoadSpec] = []
+    for _ in range(args.rooms):
+        key, room_specs = await _open_room(args, base, secret, tenant, node, variant, n)
+        keys.append(key)
+        specs.extend(room_specs)
+    n *= args.rooms
     load_cpus = parse_cpus(args.load_cpus)
     samples: list[Sample] = []
     stop = asyncio.Event()
@@ -234,7 +270,8 @@ async def run_variant(
     finally:
         stop.set()
         await sampler
-        await node.request(lambda i: control.CloseRoom(id=i, room=key))
+        for key in keys:
+            await node.request(lambda i, key=key: control.CloseRoom(id=i, room=key))
     span = window(samples, report.connected or n, args.warmup)
     feeds = ""
     if span is None:
@@ -246,11 +283,16 @@ async def run_variant(
         cpu_ms = cores * 1000 / max(1, report.connected)
         out_rate = (last.packets_out - first.packets_out) / elapsed
         in_rate = (last.packets_in - first.packets_in) / elapsed
-        feeds = " ".join(sorted(f for f, count in last.encodes.items() if count > first.encodes.get(f, 0)))
+        feeds = " ".join(
+            f"{f} ({int(last.receivers.get(f, 0))})"
+            for f, count in sorted(last.encodes.items())
+            if count > first.encodes.get(f, 0)
+        )
     summary = report.summary()
     return Result(
         variant=variant,
         n=n,
+        rooms=args.rooms,
         connected=report.connected,
         server_cores=round(cores, 2),
         cpu_ms_per_participant_s=round(cpu_ms, 1),
@@ -261,6 +303,8 @@ async def run_variant(
         latency_p50_ms=summary["latency_p50_ms"],
         latency_p95_ms=summary["latency_p95_ms"],
         audio_received=int(summary["audio_received"]),
+        audio_latency_p50_ms=summary["audio_latency_p50_ms"],
+        audio_latency_p95_ms=summary["audio_latency_p95_ms"],
         rss_mb=round(peak_rss),
         load_cores=summary["load_cpu_cores"],
         feeds=feeds,
@@ -270,14 +314,17 @@ async def run_variant(
 def table(results: list[Result]) -> str:
     head = (
         "| N | variant | connected | server cores | CPU ms / participant·s | pkts out/s | pkts in/s "
-        "| fps min | fps median | latency p50 | latency p95 | audio ok | RSS MB | load cores | feeds |"
+        "| fps min | fps median | latency p50 | latency p95 | audio ok | audio p50 / p95 | RSS MB "
+        "| load cores | feeds |"
     )
-    lines = [head, "|" + "---:|" * 15]
+    lines = [head, "|" + "---:|" * 16]
     for r in results:
+        size = str(r.n) if r.rooms == 1 else f"{r.rooms}x{r.n // r.rooms}"
         lines.append(
-            f"| {r.n} | {r.variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
+            f"| {size} | {r.variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
             f"| {r.packets_out_per_s} | {r.packets_in_per_s} | {r.fps_min} | {r.fps_median} "
-            f"| {r.latency_p50_ms:.0f} ms | {r.latency_p95_ms:.0f} ms | {r.audio_received} | {r.rss_mb} "
+            f"| {r.latency_p50_ms:.0f} ms | {r.latency_p95_ms:.0f} ms | {r.audio_received} "
+            f"| {r.audio_latency_p50_ms:.0f} / {r.audio_latency_p95_ms:.0f} ms | {r.rss_mb} "
             f"| {r.load_cores} | {r.feeds} |"
         )
     by_n: dict[int, dict[str, Result]] = {}
@@ -358,7 +405,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--participants", type=int, nargs="+", default=[10, 20, 30])
+    parser.add_argument("--participants", type=int, nargs="+", default=[10, 20, 30], help="per room")
+    parser.add_argument(
+        "--rooms", type=int, default=1, help="rooms at once, each with N participants (and its outputs)"
+    )
     parser.add_argument("--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive", *OUTPUTS])
     parser.add_argument(
         "--output-dir", default=tempfile.gettempdir(), help="recordings and HLS of record/live"
@@ -366,14 +416,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=4.0)
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument(
+        "--probes", type=float, default=8.0, help="composite frames read for latency per second, whole room"
+    )
+    parser.add_argument(
+        "--full-size",
+        type=int,
+        help="participants that take the 720p composite; the rest ask for 360p (default: everyone 720p)",
+    )
     parser.add_argument("--server-cpus", help="pin the media node, e.g. 0 or 0,1")
     parser.add_argument("--load-cpus", help="pin the load generator, e.g. 1 or 2-15")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument(
+        "--rtmp",
+        default=os.environ.get("BENCH_RTMP_URL"),
+        help="live also pushes RTMP here; 'local': to an nginx-rtmp this run starts (tests/support/rtmp.py)",
+    )
     args = parser.parse_args(argv)
     if args.server_cpus is None and args.load_cpus is None and (os.cpu_count() or 1) >= 2:
         args.server_cpus, args.load_cpus = "0", ",".join(map(str, range(1, os.cpu_count() or 2)))
     started = dt.datetime.now(dt.UTC)
-    results = asyncio.run(bench(args))
+    with contextlib.ExitStack() as stack:
+        if args.rtmp == "local":
+            server = RtmpServer()
+            stack.callback(server.stop)
+            args.rtmp = server.url("bench")
+        results = asyncio.run(bench(args))
     print(f"date: {started:%Y-%m-%d %H:%M} UTC\nmachine: {machine()}\nsoftware: {versions()}")
     print(f"media node pinned to CPUs {args.server_cpus}, load generator to {args.load_cpus}")
     print(f"window: {args.duration:.0f} s after a {args.warmup:.0f} s warm-up\n")

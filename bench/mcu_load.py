@@ -12,7 +12,10 @@ participants over several processes and cores and merges the reports.
 
     python bench/mcu_load.py < spec.json > report.json     # one process, spec as JSON
 
-**Encoding.** Every participant encodes its own camera. One pre-encoded stream
+**Encoding.** Audio goes out pre-encoded: each participant's tone is one second
+of Opus packets, encoded once and looped (``ToneAudioTrack(encoded=True)``),
+which saves aiortc's Opus encode and level metering, ~0.2 ms a packet, 10 ms per
+participant-second. Every participant encodes its own camera. One pre-encoded stream
 per process, sent by all its participants, would make them all one colour, so
 the composite could no longer tell them apart; and it would save little. Measured
 on this machine (aiortc's VP8 encoder, the synthetic picture: flat colour plus the
@@ -64,6 +67,8 @@ __all__ = [
 ]
 
 SCRIPT = Path(__file__).resolve()
+#: The ``max_height`` of a small player: the composite's 360p tier.
+SMALL_PLAYER = 360
 
 
 class ParticipantSpec(msgspec.Struct, frozen=True):
@@ -74,6 +79,10 @@ class ParticipantSpec(msgspec.Struct, frozen=True):
     colour: tuple[int, int, int]
     tone_hz: float
     loud: bool = False
+    #: The tallest composite it asks for (``media.offer``'s ``max_height``); None: its link decides.
+    max_height: int | None = None
+    #: Sounds its tone in the first half of every second only, so the others time the mix.
+    gated: bool = False
 
 
 class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,6 +113,8 @@ class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
     latency_hz: float = 1.0
     #: Everyone's tone in the room (identity -> Hz), to report whose tones each participant hears.
     room_tones: dict[str, float] = {}
+    #: The gated participant's tone: the others time its starts in their mix (audio latency).
+    gated_hz: float | None = None
 
 
 class ParticipantResult(msgspec.Struct, kw_only=True):
@@ -122,6 +133,8 @@ class ParticipantResult(msgspec.Struct, kw_only=True):
     audio_ratio: float
     #: Identities whose tones are audible in the last second of the mix.
     heard: list[str]
+    #: Sender-to-receiver ms of the gated tone's starts heard in the mix during the window.
+    audio_latencies_ms: list[int] = []
     visible: bool | None
     errors: list[str]
 
@@ -156,6 +169,10 @@ class LoadReport(msgspec.Struct, kw_only=True):
         """Nearest-rank percentile ``q`` of every latency sample of every participant."""
         return percentile(sorted(ms for p in self.participants for ms in p.latencies_ms), q)
 
+    def audio_latency_ms(self, q: float) -> float:
+        """Nearest-rank percentile ``q`` of the mix's latency (the gated tone's starts)."""
+        return percentile(sorted(ms for p in self.participants for ms in p.audio_latencies_ms), q)
+
     @property
     def audio_received(self) -> int:
         """Participants that received at least 90% of the window's audio."""
@@ -170,6 +187,8 @@ class LoadReport(msgspec.Struct, kw_only=True):
             "fps_median": round(self.fps_median, 2),
             "latency_p50_ms": self.latency_ms(50),
             "latency_p95_ms": self.latency_ms(95),
+            "audio_latency_p50_ms": self.audio_latency_ms(50),
+            "audio_latency_p95_ms": self.audio_latency_ms(95),
             "audio_received": self.audio_received,
             "load_cpu_cores": round(self.cpu_s / self.wall_s, 2) if self.wall_s else 0.0,
         }
@@ -212,11 +231,19 @@ async def mint_tokens(base_url: str, api_secret: str, room: str, identities: Seq
         return tokens
 
 
-def plan(base: LoadSpec, tokens: Sequence[tuple[str, str]], processes: int, loud: int = 3) -> list[LoadSpec]:
+def plan(
+    base: LoadSpec,
+    tokens: Sequence[tuple[str, str]],
+    processes: int,
+    loud: int = 3,
+    full_size: int | None = None,
+) -> list[LoadSpec]:
     """Spread (identity, token) pairs over ``processes`` copies of ``base``; the first ``loud`` speak.
 
-    Colours and tones go round the palette (ten of each), so with more than ten
-    participants some share a colour."""
+    The first ``full_size`` take the composite at whatever size their link allows (720p on
+    loopback), the others ask for 360p (small players); None: everyone full size. Colours
+    and tones go round the palette (ten of each), so with more than ten participants some
+    share a colour."""
     people = [
         ParticipantSpec(
             identity=identity,
@@ -224,12 +251,19 @@ def plan(base: LoadSpec, tokens: Sequence[tuple[str, str]], processes: int, loud
             colour=list(PALETTE.values())[i % len(PALETTE)],
             tone_hz=TONES_HZ[i % len(TONES_HZ)],
             loud=i < loud,
+            max_height=None if full_size is None or i < full_size else SMALL_PLAYER,
+            gated=i == 0 and loud > 0,
         )
         for i, (identity, token) in enumerate(tokens)
     ]
     room_tones = {p.identity: p.tone_hz for p in people if p.loud}
+    gated = next((p.tone_hz for p in people if p.gated), None)
     shares = [people[i::processes] for i in range(processes)]
-    return [msgspec.structs.replace(base, participants=s, room_tones=room_tones) for s in shares if s]
+    return [
+        msgspec.structs.replace(base, participants=s, room_tones=room_tones, gated_hz=gated)
+        for s in shares
+        if s
+    ]
 
 
 # ---- inside a load process -------------------------------------------------------------------------------
@@ -255,6 +289,10 @@ async def _join(
             height=spec.height,
             fps=spec.fps,
             latency_hz=spec.latency_hz,
+            max_height=who.max_height,
+            encoded_audio=True,
+            gated_audio=who.gated,
+            onset_hz=None if who.gated else spec.gated_hz,
         )
         await participant.wait_mcu_connected(spec.connect_timeout_s - (time.monotonic() - started))
         return participant, time.monotonic() - started, ""
@@ -280,6 +318,7 @@ async def run_participants(spec: LoadSpec) -> LoadReport:
     samples0 = {id(p): len(p.latencies_ms) for p in present}
     probes0 = {id(p): p.video_in.probes for p in present}
     audio0 = {id(p): p.audio_in.seconds_received for p in present}
+    onsets0 = {id(p): len(p.audio_in.onset_latencies_ms) for p in present}
     window0, window_start_ms = time.monotonic(), time.time_ns() // 1_000_000
     await asyncio.sleep(spec.duration_s)
     window = time.monotonic() - window0
@@ -314,6 +353,7 @@ async def run_participants(spec: LoadSpec) -> LoadReport:
                 probes=p.video_in.probes - probes0[id(p)],
                 audio_ratio=(p.audio_in.seconds_received - audio0[id(p)]) / window,
                 heard=sorted(heard),
+                audio_latencies_ms=p.audio_in.onset_latencies_ms[onsets0[id(p)] :],
                 visible=p.visible,
                 errors=[error] * bool(error) + [f"{e.get('code')}: {e.get('message', '')}" for e in p.errors],
             )

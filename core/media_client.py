@@ -150,6 +150,7 @@ class MediaClient:
         audio_muted: bool,
         video_muted: bool,
         screen_sharing: bool = False,
+        max_height: int | None = None,
     ) -> str:
         self.rooms.add(room)
         ok = await self.request(
@@ -162,6 +163,7 @@ class MediaClient:
                 audio_muted=audio_muted,
                 video_muted=video_muted,
                 screen_sharing=screen_sharing,
+                max_height=max_height,
             )
         )
         assert ok.sdp is not None

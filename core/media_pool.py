@@ -178,6 +178,7 @@ class MediaPool:
         audio_muted: bool,
         video_muted: bool,
         screen_sharing: bool = False,
+        max_height: int | None = None,
     ) -> str:
         url = await self._node_for(room)
         try:
@@ -189,6 +190,7 @@ class MediaPool:
                 audio_muted=audio_muted,
                 video_muted=video_muted,
                 screen_sharing=screen_sharing,
+                max_height=max_height,
             )
         except PodiumError as exc:
             if exc.code == "node_draining":

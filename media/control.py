@@ -48,6 +48,7 @@ __all__ = [
 RoomKey = Annotated[str, Meta(min_length=1, max_length=128)]
 ParticipantId = Annotated[str, Meta(min_length=1, max_length=64)]
 LayoutName = Annotated[str, Meta(min_length=1, max_length=64)]
+MaxHeight = Annotated[int, Meta(ge=1, le=4320)]
 
 
 class _Request(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_only=True):
@@ -82,6 +83,8 @@ class ConnectParticipant(_Request, tag="participant.connect"):
     #: The offer may carry a second video section: the participant's screen. While this is
     #: true its picture is the composite's content tile (ahead of any ``room.content``).
     screen_sharing: bool = False
+    #: The tallest composite the participant wants (its player's size); None: whatever its link takes.
+    max_height: MaxHeight | None = None
 
 
 class DisconnectParticipant(_Request, tag="participant.disconnect"):
@@ -90,7 +93,8 @@ class DisconnectParticipant(_Request, tag="participant.disconnect"):
 
 
 class UpdateParticipant(_Request, tag="participant.update"):
-    """Name and mute state, drawn on the participant's tile, and whether they share their screen."""
+    """Name and mute state, drawn on the participant's tile, whether they share their screen, and
+    how tall a composite they want."""
 
     room: RoomKey
     participant_id: ParticipantId
@@ -98,6 +102,8 @@ class UpdateParticipant(_Request, tag="participant.update"):
     audio_muted: bool | None = None
     video_muted: bool | None = None
     screen_sharing: bool | None = None
+    #: The tallest composite the participant wants now (its player was resized).
+    max_height: MaxHeight | None = None
 
 
 class SetLayout(_Request, tag="room.layout"):

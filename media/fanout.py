@@ -22,6 +22,8 @@ __all__ = ["Feed", "FrameTrack", "PacketTrack"]
 
 #: Packets a slow sender may fall behind before the oldest are dropped (≈ 0.5 s of video).
 _BACKLOG = 24
+#: Seconds over which a feed's rate is measured.
+_RATE_WINDOW_S = 2.0
 
 
 class PacketTrack(MediaStreamTrack):
@@ -110,6 +112,8 @@ class Feed:
         #: recordings), by output name; receivers alone get keyframes only when they ask.
         self.keyframe_every: dict[str, float] = {}
         self.keyframe_at = 0.0
+        # (time, bytes) of recent packets, for the rate a receiver's estimate is held against.
+        self._sent: collections.deque[tuple[float, int]] = collections.deque()
 
     def want_keyframe(self) -> None:
         """A receiver needs a keyframe (new, switched, or lost packets: PLI/FIR)."""
@@ -128,9 +132,20 @@ class Feed:
         self.keyframe_requested_at = now
         return True
 
+    def rate_bps(self) -> float | None:
+        """Bits per second published over the last couple of seconds (None until it has run one)."""
+        span = time.monotonic() - self._sent[0][0] if self._sent else 0.0
+        if span < _RATE_WINDOW_S / 2:
+            return None
+        return 8 * sum(size for at, size in self._sent if at > self._sent[0][0]) / span
+
     def publish(self, packets: list[av.Packet[Any]]) -> None:
+        now = time.monotonic()
         if any(packet.is_keyframe for packet in packets):
-            self.keyframe_at = time.monotonic()
+            self.keyframe_at = now
+        self._sent.append((now, sum(packet.size for packet in packets)))
+        while now - self._sent[0][0] > _RATE_WINDOW_S:
+            self._sent.popleft()
         for track in list(self.tracks):
             for packet in packets:
                 track.push(packet)

@@ -386,15 +386,20 @@ class LiveStream:
 
     def _open_hls(self, directory: Path) -> _Muxer:
         assert self.codecs is not None
+        playlist = directory / "index.m3u8"
+        # temp_file: a segment appears under its name only once complete. append_list: a stream
+        # resumed on a new media node continues its playlist (numbering on, a discontinuity tag).
+        flags = "delete_segments+independent_segments+temp_file"
+        if playlist.exists():
+            flags += "+append_list"
         return _Muxer(
             self.codecs,
-            str(directory / "index.m3u8"),
+            str(playlist),
             "hls",
             options={
                 "hls_time": str(HLS_SEGMENT_SECONDS),
                 "hls_list_size": str(HLS_LIST_SIZE),
-                # temp_file: a segment appears under its name only once complete.
-                "hls_flags": "delete_segments+independent_segments+temp_file",
+                "hls_flags": flags,
                 "hls_segment_filename": str(directory / "segment-%06d.ts"),
             },
         )

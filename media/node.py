@@ -121,6 +121,7 @@ class MediaNode:
                 audio_muted=request.audio_muted,
                 video_muted=request.video_muted,
                 screen_sharing=request.screen_sharing,
+                max_height=request.max_height,
             )
             return control.Ok(id=request.id, sdp=sdp)
         if room is None:
@@ -135,6 +136,7 @@ class MediaNode:
                 audio_muted=request.audio_muted,
                 video_muted=request.video_muted,
                 screen_sharing=request.screen_sharing,
+                max_height=request.max_height,
             )
         elif isinstance(request, control.SetLayout):
             room.set_layout(request.layout, request.pinned)

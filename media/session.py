@@ -40,8 +40,10 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import CODECS, TIERS, TierEncoder
 from podium.media.fanout import Feed, FrameTrack, PacketTrack
+from podium.media.jitter import release_frames_when_marked, shorten_audio_buffer
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
+from podium.media.tiers import TierChoice
 
 __all__ = ["CONTENT_ID", "MediaError", "RoomEvents", "RoomSession", "decode_still", "feed_name"]
 
@@ -54,9 +56,6 @@ LAST_N = 9
 FROZEN_AFTER = 3.0
 #: Forced keyframes per tier are at most this frequent, however many receivers ask.
 KEYFRAME_MIN_INTERVAL = 0.5
-#: Receivers estimated above this many bits/s get the high tier (with hysteresis below).
-HIGH_TIER_BPS = 900_000
-LOW_TIER_BPS = 700_000
 #: The content tile's id on the composite (participant ids never start with "@").
 CONTENT_ID = "@content"
 #: Audio frames buffered per participant (60 ms): enough to ride out jitter, little delay.
@@ -91,7 +90,8 @@ class _Participant:
     audio_muted: bool = False
     video_muted: bool = False
     screen_sharing: bool = False
-    tier: str = "low"
+    #: The composite's tier this receiver gets (starts on the best it accepts; see ``tiers``).
+    tiers: TierChoice = field(default_factory=lambda: _tier_choice(None))
     #: The composite's codec for this receiver: ``h264`` when its offer has it, else ``vp8``.
     codec: str = "vp8"
     estimate_bps: int = 0
@@ -99,9 +99,17 @@ class _Participant:
     frame_at: float = 0.0
     #: The latest frame of the participant's screen share (their offer's second video section).
     screen: av.VideoFrame | None = None
+    #: When they last started sharing: the newest share is the one shown.
+    sharing_since: float = 0.0
     audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     visible: bool | None = None
+
+
+def _tier_choice(max_height: int | None) -> TierChoice:
+    """A receiver's tiers (best first) starting on the tallest no taller than ``max_height``."""
+    fits = [i for i, spec in enumerate(TIERS) if max_height is None or spec.height <= max_height]
+    return TierChoice(tuple(spec.name for spec in TIERS), best=fits[0] if fits else len(TIERS) - 1)
 
 
 def feed_name(tier: str, codec: str) -> str:
@@ -219,8 +227,11 @@ class RoomSession:
         audio_muted: bool,
         video_muted: bool,
         screen_sharing: bool = False,
+        max_height: int | None = None,
     ) -> str:
-        """Answer a participant's offer (a new offer replaces its previous connection)."""
+        """Answer a participant's offer (a new offer replaces its previous connection).
+
+        ``max_height``: the receiver wants no taller composite than this (the lowest tier at least)."""
         if self.closed:
             raise MediaError("room_closed", "this room's media session is closed")
         await self.disconnect(participant_id)
@@ -236,6 +247,8 @@ class RoomSession:
             audio_muted=audio_muted,
             video_muted=video_muted,
             screen_sharing=screen_sharing,
+            sharing_since=time.monotonic() if screen_sharing else 0.0,
+            tiers=_tier_choice(max_height),
         )
 
         @pc.on("track")
@@ -266,6 +279,11 @@ class RoomSession:
             raise MediaError(
                 "invalid_sdp", "the offer must carry one audio and one or two video sections (camera, screen)"
             )
+        for transceiver in pc.getTransceivers():
+            if transceiver.kind == "video":
+                release_frames_when_marked(transceiver.receiver)  # a frame interval less latency
+            else:
+                shorten_audio_buffer(transceiver.receiver)
         camera = next(t for t in pc.getTransceivers() if t.kind == "video")
         h264 = _h264(camera._codecs)
         if self.naive:
@@ -282,7 +300,7 @@ class RoomSession:
         await pc.setLocalDescription(answer)
         self.participants[participant_id] = me
         me.audio_out.follow(self.shared_audio)
-        me.video_out.follow(self.video_feeds[feed_name(me.tier, me.codec)])
+        self._follow_tier(me)
         return pc.localDescription.sdp
 
     def _watch_sender(self, me: _Participant, sender: RTCRtpSender) -> None:
@@ -303,11 +321,13 @@ class RoomSession:
         sender._send_keyframe = lambda: me.video_out.feed.want_keyframe() if me.video_out.feed else None  # type: ignore[method-assign]
 
     def _choose_tier(self, me: _Participant) -> None:
-        if me.tier == "low" and me.estimate_bps >= HIGH_TIER_BPS:
-            me.tier = "high"
-        elif me.tier == "high" and me.estimate_bps < LOW_TIER_BPS:
-            me.tier = "low"
-        me.video_out.follow(self.video_feeds[feed_name(me.tier, me.codec)])
+        rate = me.video_out.feed.rate_bps() if me.video_out.feed is not None else None
+        me.tiers.on_estimate(me.estimate_bps, rate, time.monotonic())
+        self._follow_tier(me)
+
+    def _follow_tier(self, me: _Participant) -> None:
+        """Send ``me`` the composite feed of its current tier, in its codec."""
+        me.video_out.follow(self.video_feeds[feed_name(me.tiers.tier, me.codec)])
 
     async def _read_video(self, me: _Participant, track: MediaStreamTrack) -> None:
         with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
@@ -340,6 +360,7 @@ class RoomSession:
         audio_muted: bool | None,
         video_muted: bool | None,
         screen_sharing: bool | None = None,
+        max_height: int | None = None,
     ) -> None:
         me = self.participants.get(participant_id)
         if me is None:
@@ -351,9 +372,14 @@ class RoomSession:
         if video_muted is not None:
             me.video_muted = video_muted
         if screen_sharing is not None:
+            if screen_sharing and not me.screen_sharing:
+                me.sharing_since = time.monotonic()
             me.screen_sharing = screen_sharing
             if not screen_sharing:
                 me.screen = None  # a later share must not open on the last one's picture
+        if max_height is not None:
+            me.tiers.cap(_tier_choice(max_height).best)
+            self._follow_tier(me)
 
     async def disconnect(self, participant_id: str) -> bool:
         me = self.participants.pop(participant_id, None)
@@ -371,7 +397,7 @@ class RoomSession:
         return True
 
     async def counters(self) -> dict[str, float]:
-        """RTP packets in and out over every connection, and the work done so far."""
+        """RTP packets in and out over every connection, the work done so far, and who follows which feed."""
         sent = received = 0
         for p in list(self.participants.values()):
             for stat in (await p.pc.getStats()).values():
@@ -379,7 +405,10 @@ class RoomSession:
                     sent += stat.packetsSent
                 elif stat.type == "inbound-rtp":
                     received += stat.packetsReceived
-        return {"packets_out": sent, "packets_in": received, **self.stats}
+        following = {
+            f"receivers_{name}": len(feed.tracks) for name, feed in self.video_feeds.items() if feed.tracks
+        }
+        return {"packets_out": sent, "packets_in": received, **self.stats, **following}
 
     def set_layout(self, layout: str, pinned: list[str]) -> None:
         if layout not in LAYOUTS:
@@ -471,10 +500,11 @@ class RoomSession:
 
     def _visible_tiles(self) -> list[TileInput]:
         order = list(self.participants)
-        # A shared screen is the content while it lasts (with several sharers, the one who
-        # connected last); else the still (a slide).
-        sharers = [p.screen for p in self.participants.values() if p.screen_sharing and p.screen]
-        content = sharers[-1] if sharers else self.content
+        # A shared screen is the content while it lasts; with several, the newest share (as a
+        # presenter taking over expects), the previous one back when it ends; else the still.
+        sharers = [p for p in self.participants.values() if p.screen_sharing and p.screen]
+        newest = max(sharers, key=lambda p: p.sharing_since, default=None)
+        content = newest.screen if newest is not None else self.content
         # The content tile takes one of the last-N places and leads the layout.
         last_n = LAST_N - (content is not None)
         # Passing the last selection keeps people in their slots when someone new speaks.

@@ -18,7 +18,7 @@ import logging
 import secrets
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -51,6 +51,7 @@ ACTIVE = ("recording", "live", "retrying")
 HLS_KEEP_AFTER_END = 60.0
 #: A viewer who has not fetched the playlist for this long no longer counts.
 VIEWER_WINDOW = 15.0
+_NODE_DIED = "the media node stopped during the output"
 
 
 class StreamInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,7 +110,7 @@ class Outputs(RecordingStore):
             self.jobs = InProcessJobs({FINALIZE_JOB: self.finalize})
         self.viewers: dict[str, dict[str, float]] = {}
         self._announced_viewers: dict[str, int] = {}
-        self._cleanups: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class Outputs(RecordingStore):
             await self._cut_short(await self._active_rows(None), "the server stopped during the output")
 
     async def stop(self) -> None:
-        for task in list(self._cleanups):
+        for task in list(self._background):
             task.cancel()
         await self.jobs.stop()
 
@@ -366,9 +367,12 @@ class Outputs(RecordingStore):
             await asyncio.to_thread(shutil.rmtree, directory, True)
 
         if directory.name and directory.parent == self.root / "live":
-            task = asyncio.get_running_loop().create_task(clear())
-            self._cleanups.add(task)
-            task.add_done_callback(self._cleanups.discard)
+            self._in_background(clear())
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _started(self, room: RoomInfo, event: str, row: dict[str, Any]) -> None:
         await self._announce(room.id)
@@ -447,9 +451,28 @@ class Outputs(RecordingStore):
                 await self._announce(room_id)
 
     async def media_restarted(self, room_ids: set[int]) -> None:
-        """The media node died: its outputs ended with it (recordings keep what reached the disk)."""
+        """The media node died. Recordings ended with it (keeping what reached the disk); live
+        streams start again on the node the room has now: HLS continues its playlist after a
+        discontinuity, RTMP pushes reconnect."""
         rows = [r for r in await self._active_rows(None) if r["room"] in room_ids]
-        await self._cut_short(rows, "the media node stopped during the output")
+        await self._cut_short([r for r in rows if r["kind"] == "recording"], _NODE_DIED)
+        live = [r for r in rows if r["kind"] != "recording"]
+        if live:
+            # Later: the media client calls this before it reads the new node's replies.
+            self._in_background(self._resume(live))
+
+    async def _resume(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            target = row["path"] if row["kind"] == "hls" else row["target"]
+            try:
+                await self._media().start_output(
+                    self.routing.key(row["room"]), row["uid"], row["kind"], target
+                )
+            except PodiumError as exc:
+                if exc.code != "output_exists":  # another web node resumed it first
+                    await self._cut_short([row], f"{_NODE_DIED}; starting it again failed: {exc}")
+                continue
+            log.info("%s output %s resumed on a new media node", row["kind"], row["uid"])
 
     async def _cut_short(self, rows: list[dict[str, Any]], reason: str) -> None:
         for row in rows:

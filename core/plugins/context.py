@@ -78,7 +78,9 @@ class PluginContext:
 
         The content tile leads the layout (large in ``presentation`` and ``speaker``) and is in
         recordings and live streams. Keep it within 1280x720 and 1 MiB. Returns whether the room
-        runs through the MCU now; re-apply it in ``podium_media_started``.
+        runs through the MCU now. Set while it does not, it is shown once it does: this web node
+        puts the last content on every fresh session; re-apply it in ``podium_media_started``
+        too, for sessions another web node sees open.
         """
         return await self._host.set_media_content(self.room, image)
 

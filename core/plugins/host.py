@@ -166,6 +166,10 @@ class PluginHost:
         self._failures: dict[tuple[str, str], int] = {}
         self._queues: dict[int, deque[tuple[str, RoomInfo, dict[str, Any]]]] = {}
         self._drains: dict[int, asyncio.Task[None]] = {}
+        #: The content tile each room's plugins last asked for (also while no media session
+        #: existed): core itself puts it on a session that opens, not bound by a hook's budget.
+        self.media_content: dict[int, bytes] = {}
+        self._reapplying: set[asyncio.Task[None]] = set()
         # Synchronous hooks run here, so one that blocks can be cut off like an async one
         # (its thread runs on, but the room does not wait for it).
         self._sync_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="plugin-hook")
@@ -291,6 +295,7 @@ class PluginHost:
         self._notify("podium_room_started", room)
 
     def room_ended(self, room: RoomInfo) -> None:
+        self.media_content.pop(room.id, None)
         self._notify("podium_room_ended", room)
 
     def participant_joined(self, room: RoomInfo, participant: ParticipantInfo) -> None:
@@ -425,8 +430,23 @@ class PluginHost:
     # ---- what the room's media does ---------------------------------------------------------------------
 
     def media_started(self, room: RoomInfo) -> None:
-        """A media node opened a fresh session for ``room``: plugins put their layout and content on it."""
+        """A media node opened a fresh session for ``room``: the last content goes back on it
+        at once, then plugins put their layout (and anything else) on it."""
+        image = self.media_content.get(room.id)
+        if image is not None:
+            # In a task: this runs while the media client is reading the node's events.
+            task = asyncio.get_running_loop().create_task(self._reapply_content(room, image))
+            self._reapplying.add(task)
+            task.add_done_callback(self._reapplying.discard)
         self._notify("podium_media_started", room)
+
+    async def _reapply_content(self, room: RoomInfo, image: bytes) -> None:
+        try:
+            session = await self._mcu_session(room)
+            if session is not None and self.media_content.get(room.id) is image:
+                await session[1].set_content(session[0], image)
+        except PodiumError as exc:
+            log.warning("room %s: the content tile could not be put back: %s", room.id, exc)
 
     async def _mcu_session(self, room: RoomInfo) -> tuple[str, MediaClient | MediaPool] | None:
         """The room's key and media node client, if the room runs through the MCU now."""
@@ -449,6 +469,10 @@ class PluginHost:
             raise PodiumError(
                 "content_too_large", f"a content image is limited to {MAX_CONTENT_BYTES} bytes", status=413
             )
+        if image is None:
+            self.media_content.pop(room.id, None)
+        else:
+            self.media_content[room.id] = image
         session = await self._mcu_session(room)
         if session is not None:
             await session[1].set_content(session[0], image)

@@ -34,6 +34,7 @@ from podium.core.realtime.protocol import (
     LobbyAdmit,
     LobbyDeny,
     MediaOffer,
+    MediaReceive,
     ParticipantInfo,
     Ping,
     PluginCommand,
@@ -208,7 +209,9 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
     elif isinstance(command, PluginCommand):
         created = await services.plugins.message(conn, command)
     elif isinstance(command, MediaOffer):
-        await services.routing.offer(conn, command.sdp)
+        await services.routing.offer(conn, command.sdp, command.max_height)
+    elif isinstance(command, MediaReceive):
+        await services.routing.receive(conn, command.max_height)
     elif isinstance(command, RecordingStart | RecordingStop | StreamingStart | StreamingStop):
         await _outputs(services, conn, command)
     elif isinstance(command, UpdateSelf):

@@ -120,7 +120,7 @@ class MediaRouting:
         if wanted == "p2p" and self.media is not None:
             self._later(self.media.close_room(self.key(room.id)))
 
-    async def offer(self, conn: Connection, sdp: str) -> None:
+    async def offer(self, conn: Connection, sdp: str, max_height: int | None = None) -> None:
         """Relay a participant's MCU offer; the answer goes back to that socket alone."""
         if await self.mode(conn.room) != "mcu":
             raise PodiumError("not_mcu", "this room's media is peer-to-peer now; use rtc.signal")
@@ -141,8 +141,15 @@ class MediaRouting:
             audio_muted=conn.me.audio_muted,
             video_muted=conn.me.video_muted,
             screen_sharing=conn.me.screen_sharing,
+            max_height=max_height,
         )
         conn.send(MediaAnswer(sdp=answer))
+
+    async def receive(self, conn: Connection, max_height: int) -> None:
+        """A participant's player changed size: the node picks its composite tier again."""
+        room = self.key(conn.room.id)
+        if self.media is not None and self.media.connected and room in self.media.rooms:
+            await self.media.update(room, conn.id, max_height=max_height)
 
     def ended(self, room: RoomInfo) -> None:
         if self.media is not None and self.key(room.id) in self.media.rooms:

@@ -153,6 +153,10 @@ class Signal(_Command, tag="rtc.signal"):
     streams: StreamKinds | None = None
 
 
+#: A player's height in device pixels: which composite tiers are worth sending to it.
+MaxHeight = Annotated[int, Meta(ge=1, le=4320)]
+
+
 class MediaOffer(_Command, tag="media.offer"):
     """MCU rooms: an offer (ICE gathered) for one connection to the media server; a new one replaces it.
 
@@ -160,6 +164,16 @@ class MediaOffer(_Command, tag="media.offer"):
     receives the room's composite video and its audio mix on the same transceivers."""
 
     sdp: str
+    #: The tallest composite worth sending (the player's height in device pixels): a small
+    #: embed or a phone gets the 360p tier however fast its link. Omitted: the link decides.
+    max_height: MaxHeight | None = None
+
+
+class MediaReceive(_Command, tag="media.receive"):
+    """MCU rooms: the tallest composite worth sending now (the player was resized, went full
+    screen). Takes effect at once on the current connection; ignored in peer-to-peer rooms."""
+
+    max_height: MaxHeight
 
 
 class PluginCommand(_Command, tag="plugin"):
@@ -208,6 +222,7 @@ ClientMessage = (
     | UpdateSelf
     | Signal
     | MediaOffer
+    | MediaReceive
     | PluginCommand
     | RecordingStart
     | RecordingStop
@@ -226,6 +241,7 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     UpdateSelf,
     Signal,
     MediaOffer,
+    MediaReceive,
     PluginCommand,
     RecordingStart,
     RecordingStop,

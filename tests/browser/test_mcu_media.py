@@ -62,6 +62,17 @@ async def test_two_browsers_in_an_mcu_room_get_the_composite_and_the_mix(meeting
         assert (await person.mesh_stats())["peers"] == []
     await ann.screenshot("mcu-room")
 
+    # A window 720 px tall shows the 720p tier; shrunk (an embed, a docked window) it gets
+    # 360p, and 720p again once it grows (media.receive, no new connection).
+    for height, tier in ((720, 720), (400, 360), (900, 720)):
+        await ann.page.set_viewport_size({"width": 1280, "height": height})
+        await ann.page.wait_for_function(
+            """(tier) => document.querySelector('[data-testid=composite] video')?.videoHeight === tier""",
+            arg=tier,
+            timeout=15_000,
+            polling=200,
+        )
+
 
 async def test_a_screen_shared_from_the_browser_takes_the_composite_stage(meeting: Meeting) -> None:
     room = await meeting.room(media_mode="mcu")

@@ -10,6 +10,7 @@ import asyncio
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
 from tests.support.client import TenantClient
@@ -19,9 +20,14 @@ from tests.support.synthetic import AUDIO_RATE, SyntheticParticipant
 NAMES = list(PALETTE)
 
 
-async def _join(acme: TenantClient, room: str, index: int, loud: bool) -> SyntheticParticipant:
+async def _join(
+    acme: TenantClient, room: str, index: int, loud: bool, **options: Any
+) -> SyntheticParticipant:
+    # 360p: eight 720p decoders in one test process would starve this 2-core machine (the
+    # size test below covers the 720p tier).
+    options.setdefault("max_height", 360)
     return await SyntheticParticipant.join(
-        acme, room, NAMES[index], PALETTE[NAMES[index]], TONES_HZ[index], loud=loud, latency_hz=0
+        acme, room, NAMES[index], PALETTE[NAMES[index]], TONES_HZ[index], loud=loud, latency_hz=0, **options
     )
 
 
@@ -52,7 +58,7 @@ async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themsel
     await asyncio.gather(*(_composite_shows(p, everyone) for p in people))
     for person in people:
         frame = person.latest_frame
-        assert frame is not None and (frame.width, frame.height) in ((640, 360), (1280, 720))
+        assert frame is not None and (frame.width, frame.height) == (640, 360)
 
     await asyncio.sleep(2)  # two seconds of mix in everyone's buffer
     loud = {NAMES[i]: TONES_HZ[i] for i in range(3)}
@@ -62,20 +68,32 @@ async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themsel
         assert heard == expected, f"{person.identity} hears {sorted(heard)}, expected {sorted(expected)}"
 
 
-async def test_the_composite_comes_in_h264_and_in_vp8_to_a_client_without_h264(
+async def test_each_gets_the_composite_in_a_codec_and_size_it_can_use(
     acme: TenantClient, people: list[SyntheticParticipant]
 ) -> None:
     room = (await acme.room(media_mode="mcu"))["slug"]
-    people.append(await _join(acme, room, 0, loud=False))
-    people.append(
-        await SyntheticParticipant.join(
-            acme, room, NAMES[1], PALETTE[NAMES[1]], TONES_HZ[1], loud=False, video_codecs=("video/VP8",)
-        )
-    )
+    options: list[dict[str, Any]] = [
+        {"max_height": None},
+        {"max_height": None, "video_codecs": ("video/VP8",)},
+        {"max_height": 480},
+        {"max_height": None, "downlink_bps": 250_000},
+    ]
+    for index, extra in enumerate(options):
+        people.append(await _join(acme, room, index, loud=False, **extra))
     await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
-    # Both see the whole room, each in a codec it decodes.
-    await asyncio.gather(*(_composite_shows(p, set(NAMES[:2])) for p in people))
-    assert [p.composite_codec for p in people] == ["video/H264", "video/VP8"]
+    # All see the whole room, each in a codec it decodes...
+    await asyncio.gather(*(_composite_shows(p, set(NAMES[:4])) for p in people))
+    assert [p.composite_codec for p in people] == ["video/H264", "video/VP8", "video/H264", "video/H264"]
+    # ...at 720p over an unconstrained link (loopback), 360p for a player 480 px tall...
+    sizes = [(f.width, f.height) for f in (p.latest_frame for p in people[:3]) if f is not None]
+    assert sizes == [(1280, 720), (1280, 720), (640, 360)]
+    # ...and 360p once a receiver's estimates say its link cannot carry 720p (they come a few
+    # seconds in; after 10 s more it would try 720p again).
+    slow = people[3]
+    deadline = asyncio.get_running_loop().time() + 12
+    while (frame := slow.latest_frame) is None or frame.height != 360:
+        assert asyncio.get_running_loop().time() < deadline, f"still {frame and frame.height}p"
+        await asyncio.sleep(0.25)
 
 
 def _media_node_pid(node: Node) -> int:
@@ -146,9 +164,7 @@ async def test_a_shared_screen_is_the_large_tile_while_it_is_shared(
 ) -> None:
     room = (await acme.room(media_mode="mcu"))["slug"]
     screen = {"screen": PALETTE["periwinkle"]}
-    presenter = await SyntheticParticipant.join(
-        acme, room, NAMES[0], PALETTE[NAMES[0]], TONES_HZ[0], latency_hz=0, screen=screen["screen"]
-    )
+    presenter = await _join(acme, room, 0, loud=False, screen=screen["screen"])
     people.append(presenter)
     people.append(await _join(acme, room, 1, loud=False))
     await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
@@ -162,3 +178,25 @@ async def test_a_shared_screen_is_the_large_tile_while_it_is_shared(
     await _composite_shows(watcher, set(NAMES[:2]))  # both cameras still in the strip
     await presenter.share_screen(False)
     await watcher.wait_shares(screen, {"screen": (0, 0)}, "the screen left the composite")
+
+
+async def test_the_newest_share_takes_over_and_the_previous_one_comes_back(
+    acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = (await acme.room(media_mode="mcu"))["slug"]
+    screens = {"first": PALETTE["periwinkle"], "second": PALETTE["purple"]}
+    first = await _join(acme, room, 0, loud=False, screen=screens["first"])
+    people.append(first)
+    await first.wait_mcu_connected(30)  # connected before the second: the order matters here
+    second = await _join(acme, room, 1, loud=False, screen=screens["second"])
+    watcher = await _join(acme, room, 2, loud=False)
+    people.extend((second, watcher))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    # The one who connected last shares first; then the other takes over (the newest share
+    # wins, not the newest connection); when that ends, the earlier share is back.
+    await second.share_screen()
+    await watcher.wait_shares(screens, {"second": (0.3, 1), "first": (0, 0)}, "the second's screen")
+    await first.share_screen()
+    await watcher.wait_shares(screens, {"first": (0.3, 1), "second": (0, 0)}, "the first took over")
+    await first.share_screen(False)
+    await watcher.wait_shares(screens, {"second": (0.3, 1), "first": (0, 0)}, "the second's is back")

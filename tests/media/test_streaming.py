@@ -7,7 +7,9 @@ be reached is retried and reported while the others and the HLS stream go on.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 import tempfile
 import time
 from collections.abc import Iterator
@@ -18,12 +20,12 @@ import httpx
 import pytest
 from playwright.async_api import async_playwright
 
-from tests.media.test_mcu_room import _composite_shows, _join
+from tests.media.test_mcu_room import _composite_shows, _join, _media_node_pid
 from tests.support.analysis import PALETTE, colours_present
 from tests.support.browser import launch_chromium
 from tests.support.client import TenantClient
 from tests.support.rtmp import RtmpServer
-from tests.support.server import free_port
+from tests.support.server import Node, free_port
 from tests.support.synthetic import SyntheticParticipant
 
 NAMES = list(PALETTE)
@@ -164,3 +166,51 @@ async def _watch_plays(url: str) -> None:
             assert await page.locator("#state").text_content() == "LIVE"
         finally:
             await browser.close()
+
+
+async def test_a_live_stream_outlives_a_dead_media_node(
+    node: Node, acme: TenantClient, people: list[SyntheticParticipant]
+) -> None:
+    room = str((await acme.room(media_mode="mcu"))["slug"])
+    for index in range(2):
+        people.append(await _join(acme, room, index, loud=True))
+    await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+    hls = await acme.http.post(f"/rooms/{room}/streams", json={})
+    assert hls.status_code == 201, hls.text
+    token = (await acme.http.post(f"/rooms/{room}/viewer-tokens", json={"identity": "fan"})).json()["token"]
+    watch = hls.json()["watch_url"]
+    async with httpx.AsyncClient(base_url=acme.base_url, timeout=10) as web:
+        before = _segments(await _playlist(web, watch, token))
+        os.kill(_media_node_pid(node), signal.SIGKILL)
+
+        # The node comes back empty; the stream starts again on it and the playlist goes on
+        # after a discontinuity, numbered on from where it stopped (no segment overwritten).
+        deadline = time.monotonic() + 45
+        while True:
+            playlist = (await web.get(f"{watch}/index.m3u8", params={"token": token})).text
+            after = (
+                _segments(playlist.split("#EXT-X-DISCONTINUITY", 1)[1])
+                if "#EXT-X-DISCONTINUITY" in playlist
+                else []
+            )
+            if len(after) >= 2:
+                break
+            assert time.monotonic() < deadline, f"the stream did not resume:\n{playlist}"
+            await asyncio.sleep(0.5)
+        assert min(after) > max(before), (before, after)
+        await _stream_state(acme, room, hls.json()["id"], "live")
+
+        # What it carries is the room again: everyone reconnected to the new node.
+        await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
+        deadline = time.monotonic() + 30
+        while True:
+            playlist = (await web.get(f"{watch}/index.m3u8", params={"token": token})).text
+            segment = await web.get(f"{watch}/{_segments(playlist)[-1].split('/')[-1]}")
+            path = Path(tempfile.mkdtemp()) / "segment.ts"
+            path.write_bytes(segment.content)
+            with av.open(str(path)) as container:
+                frames = list(container.decode(video=0))
+            if frames and colours_present(frames[-1], {n: PALETTE[n] for n in NAMES[:2]}) == set(NAMES[:2]):
+                break
+            assert time.monotonic() < deadline, "the resumed stream never showed the room"
+            await asyncio.sleep(1)

@@ -30,14 +30,8 @@ from tests.support.analysis import (
     read_timestamp_ms,
     tones_present,
 )
-from tests.support.synthetic import (
-    AudioRecorder,
-    ColourVideoTrack,
-    SyntheticParticipant,
-    ToneAudioTrack,
-    VideoRecorder,
-    now_ms,
-)
+from tests.support.synthetic import AudioRecorder, SyntheticParticipant, VideoRecorder
+from tests.support.tracks import ColourVideoTrack, ToneAudioTrack, now_ms
 
 RATE = 48_000
 
@@ -128,6 +122,29 @@ def test_colours_and_timestamps_survive_scaling_into_a_grid_and_vp8(
     assert sorted(find_timestamps(received)) == stamps
 
 
+def test_an_encoded_tone_loops_without_a_seam_and_keeps_its_level() -> None:
+    raw = ToneAudioTrack(740.0, 0.25)
+    encoded = ToneAudioTrack(740.0, 0.25, encoded=True)
+    loop = encoded.loop()
+    assert len(loop) == 50  # one second of 20 ms packets
+    decoder = av.CodecContext.create("libopus", "r")
+    samples = []
+    for data in loop * 3:  # three seconds, across two seams
+        for frame in decoder.decode(av.Packet(data)):
+            assert frame.format.name == "s16"  # packed: one channel of the (up-mixed) pair
+            samples.append(frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0])
+    pcm = np.concatenate(samples).astype(np.float64)
+    assert tones_present(pcm[RATE:], RATE, {"tone": 740.0, "other": 470.0}) == {"tone"}
+    # The level matches the raw tone's (within 1 dB), in every 20 ms, seams included.
+    expected = float(np.sqrt(np.mean(raw.render(0).to_ndarray().astype(np.float64) ** 2)))
+    frames = pcm[RATE : 3 * RATE].reshape(-1, 960)
+    levels = np.sqrt(np.mean(frames**2, axis=1))
+    assert np.all(np.abs(20 * np.log10(levels / expected)) < 1.0), levels.min()
+    # Another amplitude: another loop, encoded once.
+    encoded.amplitude = 0.0
+    assert encoded.loop() is not loop and encoded.loop() is encoded.loop()
+
+
 def test_audio_recorder_keeps_the_last_seconds_in_order_as_mono() -> None:
     recorder = AudioRecorder(keep_s=1.0)
     for index in range(75):  # 1.5 s of 20 ms frames, packed stereo as aiortc's Opus decoder gives them
@@ -150,6 +167,26 @@ async def _connect(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> No
     await receiver.setRemoteDescription(sender.localDescription)
     await receiver.setLocalDescription(await receiver.createAnswer())
     await sender.setRemoteDescription(receiver.localDescription)
+
+
+async def test_a_gated_pre_encoded_tone_times_the_audio_path() -> None:
+    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    audio_in = AudioRecorder(onset_hz=TONES_HZ[2])
+    sender.addTrack(ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True))
+    receiver.on("track", audio_in.start)
+    try:
+        await _connect(sender, receiver)
+        await audio_in.wait_seconds(3.5, timeout=20)
+        # A start every second, each timed: loopback, aiortc's 80 ms audio jitter buffer, a frame.
+        assert len(audio_in.onset_latencies_ms) >= 2, audio_in.onset_latencies_ms
+        assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
+        # Half of each second is silence: the tone is heard in the on half only.
+        assert tones_present(audio_in.samples(2.0), RATE, {"tone": TONES_HZ[2]}) == {"tone"}
+    finally:
+        await audio_in.stop()
+        await sender.close()
+        await receiver.close()
 
 
 async def test_colour_timestamp_and_tone_cross_a_real_webrtc_link() -> None:

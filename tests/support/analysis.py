@@ -162,14 +162,16 @@ def _row_candidates(bits: NDArray[np.bool_]) -> list[tuple[float, float]]:
     starts_white = bits[edges[: len(windows)]]
     # Equal stripes, blurred by scaling and VP8 by about a pixel each way.
     regular = starts_white & (longest >= 2) & (longest <= 1.5 * shortest + 1.5)
-    found = []
+    # Least-squares line through each candidate's stripe boundaries (x = x0 + pitch * step), all at once.
+    starts = np.flatnonzero(regular)
+    if not len(starts):
+        return []
     steps = np.arange(_TIMING_RUNS + 1, dtype=np.float64)
-    for i in np.flatnonzero(regular):
-        boundaries = edges[i : i + _TIMING_RUNS + 1].astype(np.float64)
-        pitch, x0 = np.polyfit(steps, boundaries, 1)
-        if pitch >= _MIN_PITCH:
-            found.append((float(x0), float(pitch)))
-    return found
+    boundaries = sliding_window_view(edges, _TIMING_RUNS + 1)[starts].astype(np.float64)
+    centred = steps - steps.mean()
+    pitches = boundaries @ centred / (centred @ centred)
+    x0s = boundaries.mean(axis=1) - pitches * steps.mean()
+    return [(float(x0), float(pitch)) for x0, pitch in zip(x0s, pitches, strict=True) if pitch >= _MIN_PITCH]
 
 
 @dataclass
@@ -205,21 +207,36 @@ def _bands(luma: NDArray[np.uint8]) -> list[_Band]:
     return bands
 
 
-def _sample(luma: NDArray[np.uint8], x: float, y: float, radius: int) -> float:
-    h, w = luma.shape
-    xi, yi = round(x), round(y)
-    if not (0 <= xi < w and 0 <= yi < h):
-        return float("nan")
-    patch = luma[max(0, yi - radius) : yi + radius + 1, max(0, xi - radius) : xi + radius + 1]
-    return float(patch.mean())
+class _Boxes:
+    """Mean luma of square patches, many at once, from one summed-area table of the image.
+
+    int32 sums hold images up to 8 megapixels of 255s."""
+
+    def __init__(self, luma: NDArray[np.uint8]) -> None:
+        self.height, self.width = luma.shape
+        self._sums = np.zeros((self.height + 1, self.width + 1), dtype=np.int32)
+        self._sums[1:, 1:] = luma.cumsum(axis=0, dtype=np.int32).cumsum(axis=1)
+
+    def means(self, x: NDArray[np.floating], y: NDArray[np.floating], radius: int) -> NDArray[np.float64]:
+        """Mean of the (2 * radius + 1)-pixel square around each (x, y), clipped; NaN off the image."""
+        x, y = np.broadcast_arrays(np.rint(x), np.rint(y))
+        inside = (x >= 0) & (x < self.width) & (y >= 0) & (y < self.height)
+        x0 = np.clip(x - radius, 0, self.width).astype(np.intp)
+        x1 = np.clip(x + radius + 1, 0, self.width).astype(np.intp)
+        y0 = np.clip(y - radius, 0, self.height).astype(np.intp)
+        y1 = np.clip(y + radius + 1, 0, self.height).astype(np.intp)
+        s = self._sums
+        total = s[y1, x1] - s[y0, x1] - s[y1, x0] + s[y0, x0]
+        area = np.maximum((x1 - x0) * (y1 - y0), 1)
+        return np.where(inside, total / area, np.nan)
 
 
-def _decode_band(luma: NDArray[np.uint8], band: _Band) -> Stamp | None:
+def _decode_band(boxes: _Boxes, band: _Band) -> Stamp | None:
     centre_y = (band.top + band.bottom) / 2
     # Columns -1 and 16 are the border, 0..15 the cells.
     columns = band.x0 + (np.arange(-1, _COLS + 1) + 0.5) * band.pitch
     radius = int(band.pitch * 0.2)
-    timing = np.array([_sample(luma, x, centre_y, radius) for x in columns[1 : 1 + _TIMING_RUNS]])
+    timing = boxes.means(columns[1 : 1 + _TIMING_RUNS], np.full(_TIMING_RUNS, centre_y), radius)
     white, black = float(np.mean(timing[0::2])), float(np.mean(timing[1::2]))
     if not white - black >= _MIN_CONTRAST:  # also false for NaN (the block runs off the image)
         return None
@@ -228,9 +245,8 @@ def _decode_band(luma: NDArray[np.uint8], band: _Band) -> Stamp | None:
     # second guess should a compositor have stretched it.
     for row_pitch in dict.fromkeys((band.pitch, float(band.bottom - band.top + 1))):
         # Rows -1 (top border), 1..4 (data) and 5 (bottom border), relative to the timing row.
-        grid = np.array(
-            [[_sample(luma, x, centre_y + row * row_pitch, radius) for x in columns] for row in range(-1, 6)]
-        )
+        rows = centre_y + np.arange(-1, 6, dtype=np.float64)[:, None] * row_pitch
+        grid = boxes.means(columns[None, :], rows, radius)
         if np.isnan(grid).any():
             continue
         bright = grid > threshold
@@ -252,8 +268,11 @@ def locate_timestamps(image: Image) -> list[Stamp]:
     """Every readable timestamp block in an image, top to bottom, left to right."""
     luma = _luma(image)
     stamps: list[Stamp] = []
-    for band in _bands(luma):
-        stamp = _decode_band(luma, band)
+    bands = _bands(luma)
+    boxes = _Boxes(luma) if bands else None
+    for band in bands:
+        assert boxes is not None
+        stamp = _decode_band(boxes, band)
         # A band split by a noisy pixel row decodes twice: keep one.
         if stamp is not None and not any(
             abs(stamp.x - s.x) < s.cell and abs(stamp.y - s.y) < s.cell for s in stamps

@@ -11,7 +11,7 @@ room goes back to ``p2p``. It does **not** take part in the peer-to-peer mesh
 What it sends is made to be recognised after the MCU has mixed it: a solid colour
 per participant with the wall-clock time drawn on it (``ColourVideoTrack``; the
 block format is in ``tests.support.analysis``) and a sine at a frequency of its
-own (``ToneAudioTrack``). What it receives is recorded: the composite video
+own (``ToneAudioTrack``; both in ``tests.support.tracks``). What it receives is recorded: the composite video
 (``VideoRecorder``) and the last seconds of its audio mix (``AudioRecorder``).
 
 ICE uses host candidates only unless asked otherwise: the test servers advertise
@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import fractions
 import itertools
 import json
 import math
@@ -47,172 +46,26 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from numpy.typing import NDArray
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.analysis import BLOCK_CELLS, colour_fractions, draw_timestamp, find_timestamps, rgb_to_yuv
+from podium.media.jitter import release_frames_when_marked
+from tests.support.analysis import colour_fractions, find_timestamps
 from tests.support.client import TIMEOUT, Member, TenantClient
+from tests.support.tracks import AUDIO_RATE, DEFAULT_AMPLITUDE, ColourVideoTrack, ToneAudioTrack, now_ms
 
 __all__ = [
-    "DEFAULT_AMPLITUDE",
+    "AUDIO_RATE",
     "AudioRecorder",
-    "ColourVideoTrack",
     "OfferRefused",
     "SyntheticMember",
     "SyntheticParticipant",
-    "ToneAudioTrack",
     "VideoRecorder",
-    "now_ms",
 ]
 
-#: A loud participant's tone: -12 dBFS, clearly the dominant speaker, far from clipping in a mix of three.
-DEFAULT_AMPLITUDE = 0.25
-VIDEO_CLOCK = 90_000
-AUDIO_RATE = 48_000
 #: Messages kept for the test while nobody reads them; a long benchmark must not grow without bound.
 INBOX_LIMIT = 4096
+#: A gated tone counts as started above this amplitude (of 32767: -30 dBFS), stopped below the other.
+_ONSET_ON = 1000.0
+_ONSET_OFF = 300.0
 _REF_PREFIX = "synthetic-"
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds, the clock the drawn timestamps use."""
-    return time.time_ns() // 1_000_000
-
-
-class _Pacer:
-    """A drift-free schedule of ``period`` seconds; after a stall longer than ``max_lag`` it skips ahead."""
-
-    def __init__(self, period: float, max_lag: float) -> None:
-        self.period = period
-        self.max_lag = max_lag
-        self.start: float | None = None
-        self.next_at = 0.0
-
-    async def wait(self) -> float:
-        """Sleep until the next tick; return seconds since the first tick."""
-        loop = asyncio.get_running_loop()
-        if self.start is None:
-            self.start = self.next_at = loop.time()
-        else:
-            self.next_at += self.period
-            lag = loop.time() - self.next_at
-            if lag > self.max_lag:
-                self.next_at += math.ceil(lag / self.period) * self.period
-            await asyncio.sleep(max(0.0, self.next_at - loop.time()))
-        return self.next_at - self.start
-
-
-# ---- what a synthetic participant sends ------------------------------------------------------------------
-
-
-class ColourVideoTrack(MediaStreamTrack):
-    """Solid-colour yuv420p video with the capture time drawn as a timestamp block (top-left)."""
-
-    kind = "video"
-
-    def __init__(
-        self, colour: tuple[int, int, int], width: int = 640, height: int = 360, fps: float = 15.0
-    ) -> None:
-        super().__init__()
-        if width % 2 or height % 2:
-            raise ValueError("yuv420p needs an even width and height")
-        self.colour = colour
-        self.width = width
-        self.height = height
-        self.fps = fps
-        #: 16 px cells at 360 lines, in proportion otherwise; even, so the block's chroma is exact.
-        self.cell = max(2, 2 * round(8 * height / 360))
-        cols, rows = BLOCK_CELLS
-        if (cols + 2) * self.cell > width or (rows + 2) * self.cell > height:
-            raise ValueError(f"{width}x{height} is too small for the timestamp block")
-        self._template = self._make_template()
-        self._pacer = _Pacer(1 / fps, max_lag=2 / fps)
-        self._resumed = asyncio.Event()
-        self._resumed.set()
-        self.frames_sent = 0
-
-    def _make_template(self) -> NDArray[np.uint8]:
-        y, cb, cr = rgb_to_yuv(self.colour)
-        w, h, c = self.width, self.height, self.cell
-        planes = np.empty((h * 3 // 2, w), dtype=np.uint8)
-        planes[:h] = y
-        chroma = planes[h:].reshape(2, h // 2, w // 2)
-        chroma[0], chroma[1] = cb, cr
-        cols, rows = BLOCK_CELLS
-        # Neutral chroma under the block: black and white cells, not dark and light shades of the colour.
-        chroma[:, c // 2 : (c + rows * c) // 2, c // 2 : (c + cols * c) // 2] = 128
-        return planes
-
-    def render(self, ms: int) -> av.VideoFrame:
-        """The frame for wall-clock time ``ms`` (no pacing, no pts)."""
-        planes = self._template.copy()
-        draw_timestamp(planes[: self.height], ms, self.cell, self.cell, self.cell)
-        return av.VideoFrame.from_ndarray(planes, format="yuv420p")
-
-    @property
-    def paused(self) -> bool:
-        """True while the MCU does not show this camera (``media.visible`` false): nothing is sent."""
-        return not self._resumed.is_set()
-
-    def pause(self) -> None:
-        """Stop sending (the MCU does not show us)."""
-        self._resumed.clear()
-
-    def resume(self) -> None:
-        """Send again."""
-        self._resumed.set()
-
-    async def recv(self) -> av.VideoFrame:
-        """The next frame, at ``fps``; blocks while paused, so the sender sends and encodes nothing."""
-        await self._resumed.wait()
-        if self.readyState != "live":
-            raise MediaStreamError
-        elapsed = await self._pacer.wait()
-        frame = self.render(now_ms())
-        frame.pts = round(elapsed * VIDEO_CLOCK)
-        frame.time_base = fractions.Fraction(1, VIDEO_CLOCK)
-        self.frames_sent += 1
-        return frame
-
-    def stop(self) -> None:
-        """End the track (a paused ``recv`` wakes up and ends too)."""
-        super().stop()
-        self._resumed.set()  # wake a recv() waiting while paused, so it ends
-
-
-class ToneAudioTrack(MediaStreamTrack):
-    """A continuous sine: 48 kHz mono s16, 20 ms frames; ``amplitude`` (0..1, full scale = 1) may change."""
-
-    kind = "audio"
-
-    def __init__(
-        self, frequency: float, amplitude: float = DEFAULT_AMPLITUDE, rate: int = AUDIO_RATE
-    ) -> None:
-        super().__init__()
-        self.frequency = frequency
-        self.amplitude = amplitude
-        self.rate = rate
-        self.samples_per_frame = rate // 50
-        # Audio may burst to catch up after a short stall, as a microphone buffer does; not after a long one.
-        self._pacer = _Pacer(self.samples_per_frame / rate, max_lag=0.2)
-        self._sent = 0
-
-    def render(self, first_sample: int) -> av.AudioFrame:
-        """The 20 ms frame starting at sample ``first_sample`` of the tone (phase-continuous)."""
-        t = (first_sample + np.arange(self.samples_per_frame)) / self.rate
-        wave = self.amplitude * 32767 * np.sin(2 * np.pi * self.frequency * t)
-        frame = av.AudioFrame.from_ndarray(wave.astype(np.int16).reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = self.rate
-        frame.pts = first_sample
-        frame.time_base = fractions.Fraction(1, self.rate)
-        return frame
-
-    async def recv(self) -> av.AudioFrame:
-        """The next 20 ms of tone, paced in real time."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        elapsed = await self._pacer.wait()
-        # Samples follow the clock, so a skipped stall leaves a gap instead of late audio forever.
-        first = max(self._sent, round(elapsed * self.rate))
-        self._sent = first + self.samples_per_frame
-        return self.render(first)
 
 
 # ---- what a synthetic participant receives ---------------------------------------------------------------
@@ -299,14 +152,22 @@ class VideoRecorder(_TrackReader):
 
 
 class AudioRecorder(_TrackReader):
-    """The last ``keep_s`` seconds of received audio, mono int16."""
+    """The last ``keep_s`` seconds of received audio, mono int16.
 
-    def __init__(self, keep_s: float = 2.0, rate: int = AUDIO_RATE) -> None:
+    With ``onset_hz``, it also times a gated tone of that frequency (``ToneAudioTrack(gated=True)``
+    starts it at every wall-clock second): each start heard gives a latency sample, the ms past
+    the second at which it arrived (resolution: one 20 ms frame)."""
+
+    def __init__(self, keep_s: float = 2.0, rate: int = AUDIO_RATE, onset_hz: float | None = None) -> None:
         super().__init__()
         self.rate = rate
         self.frames = 0
         self._ring = np.zeros(int(keep_s * rate), dtype=np.int16)
         self._written = 0
+        self.onset_hz = onset_hz
+        #: Arrival ms past the wall-clock second of every start of the ``onset_hz`` tone heard.
+        self.onset_latencies_ms: list[int] = []
+        self._tone_on = True  # until heard off: a start needs silence before it
 
     def _on_frame(self, frame: object) -> None:
         assert isinstance(frame, av.AudioFrame)
@@ -316,6 +177,18 @@ class AudioRecorder(_TrackReader):
         mono = data.mean(axis=0) if frame.format.is_planar else data.reshape(-1, channels).mean(axis=1)
         self._append(mono.astype(np.int16))
         self.frames += 1
+        if self.onset_hz is not None:
+            self._time_onset(mono, self.onset_hz)
+
+    def _time_onset(self, mono: NDArray[np.floating], hz: float) -> None:
+        # The tone's amplitude in this frame (a one-bin DFT), with hysteresis between on and off.
+        t = np.arange(mono.size) / self.rate
+        level = 2 * abs(np.dot(mono, np.exp(-2j * np.pi * hz * t))) / mono.size
+        if not self._tone_on and level > _ONSET_ON:
+            self._tone_on = True
+            self.onset_latencies_ms.append(now_ms() % 1000)
+        elif self._tone_on and level < _ONSET_OFF:
+            self._tone_on = False
 
     def _append(self, samples: NDArray[np.int16]) -> None:
         size = self._ring.size
@@ -438,6 +311,11 @@ class SyntheticParticipant:
         answer_timeout: float = TIMEOUT,
         screen: tuple[int, int, int] | None = None,
         video_codecs: tuple[str, ...] | None = None,
+        max_height: int | None = None,
+        downlink_bps: int | None = None,
+        encoded_audio: bool = False,
+        gated_audio: bool = False,
+        onset_hz: float | None = None,
     ) -> None:
         self.member = member
         self.identity = identity
@@ -449,6 +327,14 @@ class SyntheticParticipant:
         self.screen = screen
         #: Offer only these video codecs (``("video/VP8",)``: a client without H.264).
         self.video_codecs = video_codecs
+        #: The tallest composite to ask for (``media.offer``'s ``max_height``); None: any.
+        self.max_height = max_height
+        #: Announce (REMB) at most this many bits/s received, as a receiver on a slow link does.
+        self.downlink_bps = downlink_bps
+        #: Send the tone as pre-encoded Opus (a load generator's many participants encode nothing).
+        self.encoded_audio = encoded_audio
+        #: Sound only in the first half of every second (for others to time the mix).
+        self.gated_audio = gated_audio
         #: The codec the composite arrives in (``video/H264``), from its RTP payload type.
         self.composite_codec: str | None = None
         self.use_ice_servers = use_ice_servers
@@ -465,7 +351,7 @@ class SyntheticParticipant:
         self.audio_out: ToneAudioTrack | None = None
         self.video_out: ColourVideoTrack | None = None
         self.video_in = VideoRecorder(latency_hz=latency_hz)
-        self.audio_in = AudioRecorder()
+        self.audio_in = AudioRecorder(onset_hz=onset_hz)
         self._connected = asyncio.Event()
         self._welcomed = asyncio.Event()
         self._connecting: asyncio.Task[None] | None = None
@@ -528,7 +414,11 @@ class SyntheticParticipant:
         overrides both. ``options``: ``width``, ``height``, ``fps`` of the camera,
         ``latency_hz`` (timestamp probes per second of received video), ``use_ice_servers``
         (use the welcome's STUN/TURN), ``answer_timeout``, ``screen`` (a colour: also offer a
-        screen, as the web client does, shown once ``share_screen`` says so)."""
+        screen, as the web client does, shown once ``share_screen`` says so), ``video_codecs``
+        (offer only these), ``max_height`` (the tallest composite to ask for), ``downlink_bps``
+        (cap the bandwidth estimates sent back, as a slow link would), ``encoded_audio`` (send
+        the tone pre-encoded), ``gated_audio`` and ``onset_hz`` (time the mix: see
+        ``AudioRecorder``)."""
         member = await SyntheticMember.connect(ws_url, tenant, room, token)
         assert isinstance(member, SyntheticMember)
         level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
@@ -721,7 +611,9 @@ class SyntheticParticipant:
             )
         )
         self.pc = pc
-        self.audio_out = ToneAudioTrack(self.tone_hz, self._amplitude)
+        self.audio_out = ToneAudioTrack(
+            self.tone_hz, self._amplitude, encoded=self.encoded_audio, gated=self.gated_audio
+        )
         self.video_out = ColourVideoTrack(self.colour, *self.camera)
         if self.visible is False:
             self.video_out.pause()
@@ -760,7 +652,10 @@ class SyntheticParticipant:
         ref = f"{_REF_PREFIX}{next(self._refs)}"
         answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._pending.append((ref, answer))
-        await self.member.send({"type": "media.offer", "sdp": pc.localDescription.sdp, "ref": ref})
+        offer: dict[str, Any] = {"type": "media.offer", "sdp": pc.localDescription.sdp, "ref": ref}
+        if self.max_height is not None:
+            offer["max_height"] = self.max_height
+        await self.member.send(offer)
         try:
             sdp = await asyncio.wait_for(answer, self.answer_timeout)
         except OfferRefused:
@@ -769,7 +664,11 @@ class SyntheticParticipant:
             self.errors.append({"type": "error", "code": "answer_timeout", "ref": ref})
             return
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
+        # As a browser does: a frame goes to the decoder once complete, not a frame later.
+        release_frames_when_marked(next(t.receiver for t in pc.getTransceivers() if t.kind == "video"))
         self._watch_composite_codec(pc, sdp)
+        if self.downlink_bps is not None:
+            self._cap_estimates(pc, self.downlink_bps)
 
     def _watch_composite_codec(self, pc: RTCPeerConnection, answer: str) -> None:
         """Note the codec of the composite's RTP packets (the answer maps payload types to codecs)."""
@@ -786,21 +685,54 @@ class SyntheticParticipant:
 
         receiver._handle_rtp_packet = noting  # type: ignore[method-assign]
 
-    async def _close_pc(self) -> None:
+    @staticmethod
+    def _cap_estimates(pc: RTCPeerConnection, bps: int) -> None:
+        """Make the video receiver's REMB say at most ``bps``, whatever loopback carries."""
+        receiver = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
+        estimator = receiver._RTCRtpReceiver__remote_bitrate_estimator  # type: ignore[attr-defined]
+        add = estimator.add
+
+        def capped(*args: Any, **kwargs: Any) -> tuple[int, list[int]] | None:
+            remb = add(*args, **kwargs)
+            return None if remb is None else (min(remb[0], bps), remb[1])
+
+        estimator.add = capped
+
+    def _detach_pc(self) -> Coroutine[Any, Any, None]:
+        """Take the peer connection and tracks off this participant now; the result closes them."""
         pc, self.pc = self.pc, None
         self._connected.clear()
-        if pc is not None:
-            await pc.close()
-        for track in (self.audio_out, self.video_out):
-            if track is not None:
-                track.stop()
+        tracks = [t for t in (self.audio_out, self.video_out) if t is not None]
         self.audio_out = self.video_out = None
 
-    async def _close_mcu(self) -> None:
-        """Leave the MCU (the room went peer-to-peer, or we are leaving)."""
+        async def close() -> None:
+            if pc is not None:
+                await pc.close()
+            for track in tracks:
+                track.stop()
+
+        return close()
+
+    async def _close_pc(self) -> None:
+        await self._detach_pc()
+
+    def _close_mcu(self) -> Coroutine[Any, Any, None]:
+        """Leave the MCU (the room went peer-to-peer, or we are leaving).
+
+        What to close is taken when this is called, not when the result runs: a ``media.mode mcu``
+        read in between (a 7th joiner's welcome says p2p, the next message mcu) starts a connection
+        that must not be cancelled by the p2p one's clean-up."""
         connecting, self._connecting = self._connecting, None
         if connecting is not None and connecting is not asyncio.current_task():
             connecting.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await connecting
-        await self._close_pc()
+        else:
+            connecting = None
+        close = self._detach_pc()
+
+        async def finish() -> None:
+            if connecting is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await connecting
+            await close
+
+        return finish()

@@ -6,6 +6,9 @@ import { inboundStats } from "./stats.js";
 
 const GATHER_TIMEOUT_MS = 3000;
 const RETRY_MS = [1000, 2000, 4000, 8000];
+// A resize settles (a window drag, a full-screen animation) before the node hears of it.
+const RESIZE_SETTLE_MS = 500;
+const MAX_HEIGHT = 4320;
 /** The composite shows small tiles: sending more than this up is wasted bandwidth. */
 const UPLINK_HEIGHT = 360;
 const UPLINK_BITRATE = 500_000;
@@ -16,6 +19,12 @@ function preferVp8(transceiver) {
   const vp8 = caps.codecs.filter((c) => c.mimeType.toLowerCase() === "video/vp8");
   const rest = caps.codecs.filter((c) => c.mimeType.toLowerCase() !== "video/vp8");
   transceiver.setCodecPreferences([...vp8, ...rest]);
+}
+
+/** The window's height in device pixels: the tallest the composite can be shown (the
+ *  protocol's ceiling is 4320, an 8K screen; a taller HiDPI window asks for that). */
+function playerHeight() {
+  return Math.min(MAX_HEIGHT, Math.round(window.innerHeight * (window.devicePixelRatio || 1))) || undefined;
 }
 
 export class McuLink {
@@ -32,7 +41,14 @@ export class McuLink {
     this.retryTimer = null;
     this.sendVideo = true;
     this.senders = { audio: null, video: null, screen: null };
+    this.maxHeight = undefined;
+    this.resizeTimer = null;
     local.onChange(() => this.syncLocal());
+    // A resized or full-screen player asks for the composite tier it can now show.
+    window.addEventListener("resize", () => {
+      clearTimeout(this.resizeTimer);
+      this.resizeTimer = setTimeout(() => this.syncSize(), RESIZE_SETTLE_MS);
+    });
     store.subscribe((state, action, prev) => this.onAction(state, action, prev));
   }
 
@@ -99,7 +115,10 @@ export class McuLink {
       await pc.setLocalDescription(await pc.createOffer());
       await this.gathered(pc);
       if (pc !== this.pc) return;
-      await this.connection.request("media.offer", { sdp: pc.localDescription.sdp });
+      // The composite is never shown taller than the window: a small embed or a phone asks for
+      // the 360p tier however fast its link (the node sends 720p only where it can be seen).
+      this.maxHeight = playerHeight();
+      await this.connection.request("media.offer", { sdp: pc.localDescription.sdp, max_height: this.maxHeight });
     } catch (err) {
       if (pc !== this.pc) return;
       console.warn("podium: MCU offer failed", err);
@@ -170,6 +189,13 @@ export class McuLink {
     if (!params.encodings?.length || params.encodings[0].active === this.sendVideo) return;
     params.encodings[0].active = this.sendVideo;
     await sender.setParameters(params).catch(() => {});
+  }
+
+  syncSize() {
+    const height = playerHeight();
+    if (!this.pc || height === undefined || height === this.maxHeight) return;
+    this.maxHeight = height;
+    this.connection.request("media.receive", { max_height: height }).catch(() => {});
   }
 
   restart(backoff) {
