@@ -23,6 +23,7 @@ connected (after a warm-up), its packets from the node's own counters
     python bench/mcu.py --participants 25 50 100 --server-cpus 0,1 --load-cpus 2-15   # bigger machine
     python bench/mcu.py --participants 20 --full-size 2     # 2 take 720p, 18 ask for 360p
     python bench/mcu.py --participants 20 --variants mcu record live --rtmp local
+    python bench/mcu.py --participants 20 --variants mcu live --repeat 3   # alternate, ratio of medians
     python bench/mcu.py --rooms 4 --participants 4 --variants mcu record   # 4 rooms of 4, each recorded
 
 Receivers take the 720p composite unless ``--full-size K`` says only the first K
@@ -145,6 +146,8 @@ class Result:
     #: The composite feeds the node encoded during the window (tier-codec), each with the
     #: receivers following it at the window's end.
     feeds: str
+    #: Which round of ``--repeat`` (variants alternate within a round).
+    round_no: int = 1
 
 
 async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
@@ -294,7 +297,7 @@ async def run_variant(
         n=n,
         rooms=args.rooms,
         connected=report.connected,
-        server_cores=round(cores, 2),
+        server_cores=round(cores, 3),
         cpu_ms_per_participant_s=round(cpu_ms, 1),
         packets_out_per_s=round(out_rate),
         packets_in_per_s=round(in_rate),
@@ -318,27 +321,53 @@ def table(results: list[Result]) -> str:
         "| load cores | feeds |"
     )
     lines = [head, "|" + "---:|" * 16]
+    rounds = max((r.round_no for r in results), default=1) > 1
     for r in results:
         size = str(r.n) if r.rooms == 1 else f"{r.rooms}x{r.n // r.rooms}"
+        variant = f"{r.variant} #{r.round_no}" if rounds else r.variant
         lines.append(
-            f"| {size} | {r.variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
+            f"| {size} | {variant} | {r.connected} | {r.server_cores} | {r.cpu_ms_per_participant_s} "
             f"| {r.packets_out_per_s} | {r.packets_in_per_s} | {r.fps_min} | {r.fps_median} "
             f"| {r.latency_p50_ms:.0f} ms | {r.latency_p95_ms:.0f} ms | {r.audio_received} "
             f"| {r.audio_latency_p50_ms:.0f} / {r.audio_latency_p95_ms:.0f} ms | {r.rss_mb} "
             f"| {r.load_cores} | {r.feeds} |"
         )
-    by_n: dict[int, dict[str, Result]] = {}
+    lines.extend(ratios(results))
+    return "\n".join(lines)
+
+
+def _median(runs: list[Result], field: str) -> float:
+    return float(statistics.median(getattr(r, field) for r in runs))
+
+
+def ratios(results: list[Result]) -> list[str]:
+    """Per N, the ratios between variants: of medians over rounds, and each round's (its noise)."""
+    by_n: dict[int, dict[str, list[Result]]] = {}
     for r in results:
-        by_n.setdefault(r.n, {})[r.variant] = r
-    for n, pair in by_n.items():
-        if "mcu" in pair and "naive" in pair and pair["mcu"].cpu_ms_per_participant_s:
-            ratio = pair["naive"].cpu_ms_per_participant_s / pair["mcu"].cpu_ms_per_participant_s
+        by_n.setdefault(r.n, {}).setdefault(r.variant, []).append(r)
+    lines = []
+    for n, runs in by_n.items():
+        mcu = runs.get("mcu")
+        if not mcu:
+            continue
+        naive = runs.get("naive")
+        if naive and _median(mcu, "cpu_ms_per_participant_s"):
+            ratio = _median(naive, "cpu_ms_per_participant_s") / _median(mcu, "cpu_ms_per_participant_s")
             lines.append(f"\nN={n}: naive / mcu CPU per participant-second = {ratio:.1f}x")
         for extra in OUTPUTS:
-            if "mcu" in pair and extra in pair and pair["mcu"].server_cores:
-                added = pair[extra].server_cores / pair["mcu"].server_cores - 1
-                lines.append(f"N={n}: {extra} adds {added:+.1%} media-node CPU to the room without outputs")
-    return "\n".join(lines)
+            if extra not in runs or not _median(mcu, "server_cores"):
+                continue
+            added = _median(runs[extra], "server_cores") / _median(mcu, "server_cores") - 1
+            line = f"N={n}: {extra} adds {added:+.1%} media-node CPU to the room without outputs"
+            if len(runs[extra]) > 1:
+                each = ", ".join(
+                    f"{a.server_cores / b.server_cores - 1:+.1%}"
+                    for a, b in zip(runs[extra], mcu, strict=False)
+                    if b.server_cores
+                )
+                line += f" (medians of {len(runs[extra])} rounds; round by round {each})"
+            lines.append(line)
+    return lines
 
 
 @contextlib.asynccontextmanager
@@ -390,14 +419,17 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         node = NodeControl(media_url)
         results = []
         for n in args.participants:
-            for variant in args.variants:
-                print(f"N={n} {variant}: running…", file=sys.stderr, flush=True)
-                async with media_node(media_argv, env, workdir / "media.log", media_url) as node_pid:
-                    result = await run_variant(
-                        args, base, tenant["secret"], tenant["tenant"], node, node_pid, variant, n
-                    )
-                print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
-                results.append(result)
+            # Variants alternate within each round, so a noisy neighbour hits them alike.
+            for round_ in range(1, args.repeat + 1):
+                for variant in args.variants:
+                    print(f"N={n} {variant} round {round_}: running…", file=sys.stderr, flush=True)
+                    async with media_node(media_argv, env, workdir / "media.log", media_url) as node_pid:
+                        result = await run_variant(
+                            args, base, tenant["secret"], tenant["tenant"], node, node_pid, variant, n
+                        )
+                    result.round_no = round_
+                    print(json.dumps(asdict(result)), file=sys.stderr, flush=True)
+                    results.append(result)
         return results
 
 
@@ -415,6 +447,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per run")
     parser.add_argument("--warmup", type=float, default=4.0)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of all variants; ratios are of medians over rounds"
+    )
     parser.add_argument("--load-processes", type=int, default=2)
     parser.add_argument(
         "--probes", type=float, default=8.0, help="composite frames read for latency per second, whole room"

@@ -23,6 +23,7 @@ from tests.conftest import dispose
 from tests.support.analysis import PALETTE, colours_present
 from tests.support.client import Member, TenantClient
 from tests.support.cluster import MediaNodeProcess, RedisServer, WorkerProcess
+from tests.support.hls import live_playlist, resumed_segments, segments, wait_stream_state
 from tests.support.server import Deployment, Node
 from tests.support.services import create_database, require_servers
 from tests.support.synthetic import SyntheticParticipant
@@ -137,10 +138,11 @@ async def test_participants_on_different_web_nodes_share_chat_presence_and_moder
         await via_b.close()
 
 
-async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
+async def test_an_mcu_room_and_its_live_stream_move_to_another_media_node_when_its_node_dies(
     cluster: Cluster, people: list[SyntheticParticipant]
 ) -> None:
     via_a, via_b = cluster.client(0), cluster.client(1)
+    web = httpx.AsyncClient(base_url=cluster.web[1].url, timeout=10)
     try:
         room = (await via_a.room(media_mode="mcu"))["slug"]
         for index in range(3):
@@ -178,6 +180,13 @@ async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
         await eventually(node_metrics_show_the_room, 10, "the media node's load in /metrics")
         survivor = next(m for m in cluster.media if m.url != first_url)
 
+        # The room is live over HLS, watched through the other web node.
+        hls = await via_a.http.post(f"/rooms/{room}/streams", json={})
+        assert hls.status_code == 201, hls.text
+        viewer = await via_a.http.post(f"/rooms/{room}/viewer-tokens", json={"identity": "fan"})
+        token, watch = viewer.json()["token"], hls.json()["watch_url"]
+        listed = segments(await live_playlist(web, watch, token))
+
         before = {p.identity: p.mcu_connections for p in people}
         started = time.monotonic()
         dying.kill()
@@ -196,6 +205,11 @@ async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
         print(f"\nMCU failover: composite back for everyone {recovered:.1f}s after SIGKILL")
         assert recovered < 30, f"failover took {recovered:.1f}s"
         assert (await placements(cluster))[key] == survivor.url
+        # The stream started again on the survivor: its playlist goes on after a discontinuity.
+        resumed = await resumed_segments(web, watch, token)
+        assert min(resumed) > max(listed), (listed, resumed)
+        await wait_stream_state(via_b, room, hls.json()["id"], "live")
+        assert (await via_b.http.post(f"/rooms/{room}/streams/stop")).status_code == 200
 
         # A fresh node (the survivor is busy) takes the next new room.
         fresh = MediaNodeProcess(cluster.deployment)
@@ -215,6 +229,7 @@ async def test_an_mcu_room_moves_to_another_media_node_when_its_node_dies(
         new_placements = {k: v for k, v in (await placements(cluster)).items() if k != key}
         assert list(new_placements.values()) == [fresh.url]
     finally:
+        await web.aclose()
         await via_a.close()
         await via_b.close()
 

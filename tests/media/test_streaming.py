@@ -24,6 +24,7 @@ from tests.media.test_mcu_room import _composite_shows, _join, _media_node_pid
 from tests.support.analysis import PALETTE, colours_present
 from tests.support.browser import launch_chromium
 from tests.support.client import TenantClient
+from tests.support.hls import live_playlist, resumed_segments, segments, wait_stream_state
 from tests.support.rtmp import RtmpServer
 from tests.support.server import Node, free_port
 from tests.support.synthetic import SyntheticParticipant
@@ -38,10 +39,6 @@ def rtmp() -> Iterator[RtmpServer]:
     server.stop()
 
 
-def _segments(playlist: str) -> list[str]:
-    return [line for line in playlist.splitlines() if line and not line.startswith("#")]
-
-
 def _read_rtmp(url: str, frames: int = 10) -> list[av.VideoFrame]:
     """Play ``url`` back from nginx and decode ``frames`` video frames (blocking; run in a thread)."""
     with av.open(url, timeout=(15, 15)) as container:
@@ -51,18 +48,6 @@ def _read_rtmp(url: str, frames: int = 10) -> list[av.VideoFrame]:
             if len(decoded) >= frames:
                 break
         return decoded
-
-
-async def _stream_state(
-    acme: TenantClient, room: str, stream_id: str, state: str, within: float = 30
-) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        streams = (await acme.http.get(f"/rooms/{room}/streams")).json()
-        if any(s["id"] == stream_id and s["state"] == state for s in streams):
-            return
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"{stream_id} never became {state}: {streams}")
 
 
 async def test_a_live_room_plays_over_hls_and_reaches_rtmp_services(
@@ -94,7 +79,7 @@ async def test_a_live_room_plays_over_hls_and_reaches_rtmp_services(
         f"/rooms/{room}/streams", json={"destination": f"rtmp://127.0.0.1:{free_port()}/live/nobody"}
     )
     assert dead.status_code == 201, dead.text
-    await _stream_state(acme, room, dead.json()["id"], "retrying")
+    await wait_stream_state(acme, room, dead.json()["id"], "retrying")
 
     # RTMP: nginx plays back what Podium pushed, and it is the composite.
     frames = await asyncio.to_thread(_read_rtmp, rtmp.url("podium"))
@@ -107,12 +92,12 @@ async def test_a_live_room_plays_over_hls_and_reaches_rtmp_services(
         assert (await web.get(f"{watch}/index.m3u8")).status_code == 401
         joiner = await acme.token(room, "sneaky", "attendee")
         assert (await web.get(f"{watch}/index.m3u8", params={"token": joiner})).status_code == 403
-        first = await _playlist(web, watch, token["token"])
+        first = await live_playlist(web, watch, token["token"])
         await asyncio.sleep(4.5)
-        later = await _playlist(web, watch, token["token"])
-        assert _segments(later)[-1] != _segments(first)[-1]
+        later = await live_playlist(web, watch, token["token"])
+        assert segments(later)[-1] != segments(first)[-1]
         assert re.search(r"#EXT-X-TARGETDURATION:[23]\b", later)
-        segment = await web.get(f"{watch}/{_segments(later)[-1].split('/')[-1]}")
+        segment = await web.get(f"{watch}/{segments(later)[-1].split('/')[-1]}")
         assert segment.status_code == 200
         path = Path(tempfile.mkdtemp()) / "segment.ts"
         path.write_bytes(segment.content)
@@ -133,16 +118,6 @@ async def test_a_live_room_plays_over_hls_and_reaches_rtmp_services(
     assert (await acme.http.post(f"/rooms/{room}/streams/stop")).status_code == 200
     nothing = await acme.http.post(f"/rooms/{room}/streams/stop")
     assert nothing.status_code == 409 and nothing.json()["error"]["code"] == "stream_not_running"
-
-
-async def _playlist(web: httpx.AsyncClient, watch: str, token: str, within: float = 20) -> str:
-    deadline = time.monotonic() + within
-    while True:
-        reply = await web.get(f"{watch}/index.m3u8", params={"token": token, "v": "test"})
-        if reply.status_code == 200 and len(_segments(reply.text)) >= 2:
-            return reply.text
-        assert time.monotonic() < deadline, f"no playlist: {reply.status_code} {reply.text[:200]}"
-        await asyncio.sleep(0.5)
 
 
 async def _watch_plays(url: str) -> None:
@@ -180,32 +155,21 @@ async def test_a_live_stream_outlives_a_dead_media_node(
     token = (await acme.http.post(f"/rooms/{room}/viewer-tokens", json={"identity": "fan"})).json()["token"]
     watch = hls.json()["watch_url"]
     async with httpx.AsyncClient(base_url=acme.base_url, timeout=10) as web:
-        before = _segments(await _playlist(web, watch, token))
+        before = segments(await live_playlist(web, watch, token))
         os.kill(_media_node_pid(node), signal.SIGKILL)
 
         # The node comes back empty; the stream starts again on it and the playlist goes on
         # after a discontinuity, numbered on from where it stopped (no segment overwritten).
-        deadline = time.monotonic() + 45
-        while True:
-            playlist = (await web.get(f"{watch}/index.m3u8", params={"token": token})).text
-            after = (
-                _segments(playlist.split("#EXT-X-DISCONTINUITY", 1)[1])
-                if "#EXT-X-DISCONTINUITY" in playlist
-                else []
-            )
-            if len(after) >= 2:
-                break
-            assert time.monotonic() < deadline, f"the stream did not resume:\n{playlist}"
-            await asyncio.sleep(0.5)
+        after = await resumed_segments(web, watch, token)
         assert min(after) > max(before), (before, after)
-        await _stream_state(acme, room, hls.json()["id"], "live")
+        await wait_stream_state(acme, room, hls.json()["id"], "live")
 
         # What it carries is the room again: everyone reconnected to the new node.
         await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
         deadline = time.monotonic() + 30
         while True:
             playlist = (await web.get(f"{watch}/index.m3u8", params={"token": token})).text
-            segment = await web.get(f"{watch}/{_segments(playlist)[-1].split('/')[-1]}")
+            segment = await web.get(f"{watch}/{segments(playlist)[-1].split('/')[-1]}")
             path = Path(tempfile.mkdtemp()) / "segment.ts"
             path.write_bytes(segment.content)
             with av.open(str(path)) as container:
