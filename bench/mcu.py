@@ -8,6 +8,8 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
 - ``naive``: the same compositor and mixer, but the raw composite and mix go
   through aiortc's ``MediaRelay`` to every connection and each connection
   encodes its own (one VP8 and one Opus encoder per participant).
+- ``mcu_nolevels`` (on request): ``mcu`` with participants whose audio packets
+  carry no level (RFC 6464), so the node decodes everyone's audio, silent or not.
 
 Participants are ``bench/mcu_load.py`` processes (pinned to ``--load-cpus``):
 each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
@@ -209,7 +211,7 @@ async def _open_room(
     args: argparse.Namespace, base: str, secret: str, tenant: str, node: NodeControl, variant: str, n: int
 ) -> tuple[str, list[LoadSpec]]:
     """One MCU room with its outputs started on the node, and the load specs that fill it."""
-    slug = f"bench-{variant}-{n}-{uuid.uuid4().hex[:4]}"
+    slug = f"bench-{variant.replace('_', '-')}-{n}-{uuid.uuid4().hex[:4]}"
     async with httpx.AsyncClient(
         base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {secret}"}, timeout=30
     ) as api:
@@ -234,6 +236,7 @@ async def _open_room(
         connect_timeout_s=max(30.0, n * args.rooms * 0.5),
         # A probe reads every tile of a composite (~5 ms): a fixed budget, not per head.
         latency_hz=min(1.0, args.probes / (n * args.rooms)),
+        audio_levels=variant != "mcu_nolevels",
     )
     processes = max(1, args.load_processes // args.rooms)
     people = list(zip(identities, tokens, strict=True))
@@ -354,11 +357,11 @@ def ratios(results: list[Result]) -> list[str]:
         if naive and _median(mcu, "cpu_ms_per_participant_s"):
             ratio = _median(naive, "cpu_ms_per_participant_s") / _median(mcu, "cpu_ms_per_participant_s")
             lines.append(f"\nN={n}: naive / mcu CPU per participant-second = {ratio:.1f}x")
-        for extra in OUTPUTS:
-            if extra not in runs or not _median(mcu, "server_cores"):
+        for extra in [v for v in runs if v not in ("mcu", "naive")]:
+            if not _median(mcu, "server_cores"):
                 continue
             added = _median(runs[extra], "server_cores") / _median(mcu, "server_cores") - 1
-            line = f"N={n}: {extra} adds {added:+.1%} media-node CPU to the room without outputs"
+            line = f"N={n}: {extra} {added:+.1%} media-node CPU against mcu"
             if len(runs[extra]) > 1:
                 each = ", ".join(
                     f"{a.server_cores / b.server_cores - 1:+.1%}"
@@ -441,7 +444,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--rooms", type=int, default=1, help="rooms at once, each with N participants (and its outputs)"
     )
-    parser.add_argument("--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive", *OUTPUTS])
+    parser.add_argument(
+        "--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive", "mcu_nolevels", *OUTPUTS]
+    )
     parser.add_argument(
         "--output-dir", default=tempfile.gettempdir(), help="recordings and HLS of record/live"
     )

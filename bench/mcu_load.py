@@ -115,6 +115,9 @@ class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
     room_tones: dict[str, float] = {}
     #: The gated participant's tone: the others time its starts in their mix (audio latency).
     gated_hz: float | None = None
+    #: Audio packets carry the sender's level (RFC 6464), as browsers' do; False: a client that
+    #: sends none, whose every packet the node must decode.
+    audio_levels: bool = True
 
 
 class ParticipantResult(msgspec.Struct, kw_only=True):
@@ -291,6 +294,7 @@ async def _join(
             latency_hz=spec.latency_hz,
             max_height=who.max_height,
             encoded_audio=True,
+            audio_levels=spec.audio_levels,
             gated_audio=who.gated,
             onset_hz=None if who.gated else spec.gated_hz,
         )

@@ -119,6 +119,11 @@ class _SnapshotCollector(Collector):
         encoders = GaugeMetricFamily(
             "podium_media_node_encoders", "Video encoders running (one per tier per room)", labels=["node"]
         )
+        skipped = CounterMetricFamily(
+            "podium_media_node_audio_skipped",
+            "Uplink audio packets a media node left undecoded (their sender marked them quiet)",
+            labels=["node"],
+        )
         for node in s.media_nodes:
             cpu.add_metric([node.url], node.cpu_percent)
             load.add_metric([node.url], node.participants)
@@ -128,7 +133,8 @@ class _SnapshotCollector(Collector):
             packets.add_metric([node.url, "out"], node.stats.get("packets_out", 0))
             encodes.add_metric([node.url], node.stats.get("encodes", 0))
             encoders.add_metric([node.url], node.stats.get("encoders", 0))
-        yield from (cpu, load, node_rooms, draining, packets, encodes, encoders)
+            skipped.add_metric([node.url], node.stats.get("audio_skipped", 0))
+        yield from (cpu, load, node_rooms, draining, packets, encodes, encoders, skipped)
         if s.queue_depth is not None:
             yield GaugeMetricFamily(
                 "podium_job_queue_depth", "Jobs waiting in the arq queue", value=s.queue_depth

@@ -13,6 +13,13 @@ For audio, aiortc holds four packets (80 ms) before the first goes on. The node
 holds two (40 ms: the jitter of a decent network); the mixer's own three-frame
 queue per participant absorbs a late burst beyond that. So the mix is 40 ms
 sooner, and closer to the composite, which waits for no buffer.
+
+Most of a large room is silent, and the mixer only takes speakers above its
+floor. Every browser (and aiortc) puts the sender's own level on each audio
+packet (RFC 6464, ``ssrc-audio-level``), so the node drops a packet that says it
+is under that floor before it reaches the buffer and the Opus decoder, keeping
+200 ms after the last loud one for the ends of words. A sender whose packets
+carry no level is decoded in full. RTCP statistics still count every packet.
 """
 
 from __future__ import annotations
@@ -21,13 +28,25 @@ from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 
-__all__ = ["MarkedFrameJitterBuffer", "release_frames_when_marked", "shorten_audio_buffer"]
+__all__ = [
+    "HANGOVER_PACKETS",
+    "QUIET_DBOV",
+    "AudioJitterBuffer",
+    "MarkedFrameJitterBuffer",
+    "buffer_audio",
+    "release_frames_when_marked",
+]
 
 #: aiortc's sizes for a video and an audio receiver's buffer (packets).
 _CAPACITY = 512
 _AUDIO_CAPACITY = 16
 #: Audio packets (20 ms each) held before the first goes on.
 AUDIO_PREFETCH = 2
+#: An audio packet whose level (RFC 6464: -dBov, 0 loudest, 127 silence) is above this is too
+#: quiet for the mix: the mixer's floor (RMS 100 of 32767) is about 50, and 6 dB spare.
+QUIET_DBOV = 56
+#: Packets still decoded after the last loud one (200 ms): a word's tail, a breath.
+HANGOVER_PACKETS = 10
 
 
 class MarkedFrameJitterBuffer(JitterBuffer):
@@ -55,7 +74,34 @@ def release_frames_when_marked(receiver: RTCRtpReceiver) -> None:
     receiver._RTCRtpReceiver__jitter_buffer = MarkedFrameJitterBuffer()  # type: ignore[attr-defined]
 
 
-def shorten_audio_buffer(receiver: RTCRtpReceiver) -> None:
-    """Give an audio ``receiver`` a 40 ms buffer instead of aiortc's 80 (before its first packet)."""
-    buffer = JitterBuffer(capacity=_AUDIO_CAPACITY, prefetch=AUDIO_PREFETCH)
+class AudioJitterBuffer(JitterBuffer):
+    """A 40 ms audio buffer that leaves out packets their sender marks as quiet."""
+
+    def __init__(self) -> None:
+        super().__init__(capacity=_AUDIO_CAPACITY, prefetch=AUDIO_PREFETCH)
+        self.open_for = HANGOVER_PACKETS
+        #: Packets left out (never decoded) so far.
+        self.skipped = 0
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        level = packet.extensions.audio_level  # (voice activity, -dBov) or None
+        if level is None or level[1] <= QUIET_DBOV:
+            self.open_for = HANGOVER_PACKETS
+        elif self.open_for > 0:
+            self.open_for -= 1
+        else:
+            self.skipped += 1
+            if self._origin is not None:
+                # What it holds is a quiet tail; the next loud packet starts a fresh buffer
+                # rather than waiting on the sequence numbers skipped in between.
+                self._packets = [None] * self.capacity
+                self._origin = None
+            return False, None
+        return super().add(packet)
+
+
+def buffer_audio(receiver: RTCRtpReceiver) -> AudioJitterBuffer:
+    """Give an audio ``receiver`` the 40 ms, quiet-skipping buffer (before its first packet)."""
+    buffer = AudioJitterBuffer()
     receiver._RTCRtpReceiver__jitter_buffer = buffer  # type: ignore[attr-defined]
+    return buffer

@@ -40,7 +40,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import CODECS, TIERS, TierEncoder
 from podium.media.fanout import Feed, FrameTrack, PacketTrack
-from podium.media.jitter import release_frames_when_marked, shorten_audio_buffer
+from podium.media.jitter import AudioJitterBuffer, buffer_audio, release_frames_when_marked
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
 from podium.media.tiers import TierChoice
@@ -104,6 +104,8 @@ class _Participant:
     audio: collections.deque[Samples] = field(default_factory=lambda: collections.deque(maxlen=_AUDIO_BUFFER))
     readers: list[asyncio.Task[None]] = field(default_factory=list)
     visible: bool | None = None
+    #: The uplink's audio buffer (it counts the quiet packets left undecoded).
+    audio_in: AudioJitterBuffer | None = None
 
 
 def _tier_choice(max_height: int | None) -> TierChoice:
@@ -207,7 +209,9 @@ class RoomSession:
         #: The content tile's picture (a slide), decoded once; ``None``: no content tile.
         self.content: av.VideoFrame | None = None
         self.closed = False
-        self.stats = {"composites": 0, "encodes": 0, "audio_ticks": 0}
+        #: ``audio_skipped``: uplink audio packets left undecoded as quiet (of those who left;
+        #: ``counters`` adds the present).
+        self.stats = {"composites": 0, "encodes": 0, "audio_ticks": 0, "audio_skipped": 0}
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -283,7 +287,7 @@ class RoomSession:
             if transceiver.kind == "video":
                 release_frames_when_marked(transceiver.receiver)  # a frame interval less latency
             else:
-                shorten_audio_buffer(transceiver.receiver)
+                me.audio_in = buffer_audio(transceiver.receiver)
         camera = next(t for t in pc.getTransceivers() if t.kind == "video")
         h264 = _h264(camera._codecs)
         if self.naive:
@@ -389,6 +393,8 @@ class RoomSession:
             task.cancel()
         me.audio_out.stop()
         me.video_out.stop()
+        if me.audio_in is not None:
+            self.stats["audio_skipped"] += me.audio_in.skipped
         self.mixer.forget(participant_id)
         self.personal_audio.pop(participant_id, None)
         if participant_id in self.recent_speakers:
@@ -408,7 +414,11 @@ class RoomSession:
         following = {
             f"receivers_{name}": len(feed.tracks) for name, feed in self.video_feeds.items() if feed.tracks
         }
-        return {"packets_out": sent, "packets_in": received, **self.stats, **following}
+        skipped = self.stats["audio_skipped"] + sum(
+            p.audio_in.skipped for p in self.participants.values() if p.audio_in is not None
+        )
+        totals = {**self.stats, "audio_skipped": skipped}
+        return {"packets_out": sent, "packets_in": received, **totals, **following}
 
     def set_layout(self, layout: str, pinned: list[str]) -> None:
         if layout not in LAYOUTS:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
 from tests.support.client import TenantClient
@@ -66,6 +69,11 @@ async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themsel
         heard = tones_present(person.audio_samples(1.5), AUDIO_RATE, loud)
         expected = set(loud) - {NAMES[index]}
         assert heard == expected, f"{person.identity} hears {sorted(heard)}, expected {sorted(expected)}"
+    # The five silent people's audio (their packets say so) was never decoded.
+    async with httpx.AsyncClient(timeout=10) as http:
+        metrics = (await http.get(f"{acme.base_url}/metrics")).text
+    skipped = re.search(r"^podium_media_node_audio_skipped_total\{[^}]*\} (\S+)$", metrics, re.M)
+    assert skipped is not None and float(skipped.group(1)) > 5 * 50, metrics[-2000:]
 
 
 async def test_each_gets_the_composite_in_a_codec_and_size_it_can_use(

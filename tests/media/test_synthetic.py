@@ -21,6 +21,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from websockets.asyncio.server import ServerConnection, serve
 
+from podium.media.jitter import buffer_audio
 from tests.support.analysis import (
     PALETTE,
     TONES_HZ,
@@ -31,7 +32,7 @@ from tests.support.analysis import (
     tones_present,
 )
 from tests.support.synthetic import AudioRecorder, SyntheticParticipant, VideoRecorder
-from tests.support.tracks import ColourVideoTrack, ToneAudioTrack, now_ms
+from tests.support.tracks import ColourVideoTrack, ToneAudioTrack, now_ms, send_levels
 
 RATE = 48_000
 
@@ -183,6 +184,28 @@ async def test_a_gated_pre_encoded_tone_times_the_audio_path() -> None:
         assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
         # Half of each second is silence: the tone is heard in the on half only.
         assert tones_present(audio_in.samples(2.0), RATE, {"tone": TONES_HZ[2]}) == {"tone"}
+    finally:
+        await audio_in.stop()
+        await sender.close()
+        await receiver.close()
+
+
+async def test_a_pre_encoded_tone_carries_its_level_so_the_node_leaves_its_silence_undecoded() -> None:
+    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    audio_in = AudioRecorder(onset_hz=TONES_HZ[2])
+    tone = ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True)
+    send_levels(sender.addTrack(tone), tone)
+    receiver.on("track", audio_in.start)
+    try:
+        await _connect(sender, receiver)
+        buffer = buffer_audio(receiver.getTransceivers()[0].receiver)  # the node's, before any packet
+        await audio_in.wait_seconds(2.0, timeout=20)
+        # The silent half of each second (25 packets, less the 200 ms hangover) is never decoded...
+        assert buffer.skipped >= 15, buffer.skipped
+        # ...and every start of the tone still is, at once.
+        assert len(audio_in.onset_latencies_ms) >= 2, audio_in.onset_latencies_ms
+        assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
     finally:
         await audio_in.stop()
         await sender.close()

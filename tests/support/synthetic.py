@@ -49,7 +49,14 @@ from websockets.exceptions import ConnectionClosed
 from podium.media.jitter import release_frames_when_marked
 from tests.support.analysis import colour_fractions, find_timestamps
 from tests.support.client import TIMEOUT, Member, TenantClient
-from tests.support.tracks import AUDIO_RATE, DEFAULT_AMPLITUDE, ColourVideoTrack, ToneAudioTrack, now_ms
+from tests.support.tracks import (
+    AUDIO_RATE,
+    DEFAULT_AMPLITUDE,
+    ColourVideoTrack,
+    ToneAudioTrack,
+    now_ms,
+    send_levels,
+)
 
 __all__ = [
     "AUDIO_RATE",
@@ -314,6 +321,7 @@ class SyntheticParticipant:
         max_height: int | None = None,
         downlink_bps: int | None = None,
         encoded_audio: bool = False,
+        audio_levels: bool = True,
         gated_audio: bool = False,
         onset_hz: float | None = None,
     ) -> None:
@@ -333,6 +341,7 @@ class SyntheticParticipant:
         self.downlink_bps = downlink_bps
         #: Send the tone as pre-encoded Opus (a load generator's many participants encode nothing).
         self.encoded_audio = encoded_audio
+        self.audio_levels = audio_levels
         #: Sound only in the first half of every second (for others to time the mix).
         self.gated_audio = gated_audio
         #: The codec the composite arrives in (``video/H264``), from its RTP payload type.
@@ -417,8 +426,8 @@ class SyntheticParticipant:
         screen, as the web client does, shown once ``share_screen`` says so), ``video_codecs``
         (offer only these), ``max_height`` (the tallest composite to ask for), ``downlink_bps``
         (cap the bandwidth estimates sent back, as a slow link would), ``encoded_audio`` (send
-        the tone pre-encoded), ``gated_audio`` and ``onset_hz`` (time the mix: see
-        ``AudioRecorder``)."""
+        the tone pre-encoded, its level on every packet unless ``audio_levels`` is False),
+        ``gated_audio`` and ``onset_hz`` (time the mix: see ``AudioRecorder``)."""
         member = await SyntheticMember.connect(ws_url, tenant, room, token)
         assert isinstance(member, SyntheticMember)
         level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
@@ -617,7 +626,9 @@ class SyntheticParticipant:
         self.video_out = ColourVideoTrack(self.colour, *self.camera)
         if self.visible is False:
             self.video_out.pause()
-        pc.addTrack(self.audio_out)
+        audio_sender = pc.addTrack(self.audio_out)
+        if self.encoded_audio and self.audio_levels:
+            send_levels(audio_sender, self.audio_out)
         pc.addTrack(self.video_out)
         if self.screen is not None:
             pc.addTransceiver(ColourVideoTrack(self.screen, 1280, 720, fps=5), direction="sendonly")

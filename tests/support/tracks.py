@@ -17,12 +17,21 @@ from typing import Any
 
 import av
 import numpy as np
+from aiortc import RTCRtpSender
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from numpy.typing import NDArray
 
 from tests.support.analysis import BLOCK_CELLS, draw_timestamp, rgb_to_yuv
 
-__all__ = ["AUDIO_RATE", "DEFAULT_AMPLITUDE", "VIDEO_CLOCK", "ColourVideoTrack", "ToneAudioTrack", "now_ms"]
+__all__ = [
+    "AUDIO_RATE",
+    "DEFAULT_AMPLITUDE",
+    "VIDEO_CLOCK",
+    "ColourVideoTrack",
+    "ToneAudioTrack",
+    "now_ms",
+    "send_levels",
+]
 
 #: A loud participant's tone: -12 dBFS, clearly the dominant speaker, far from clipping in a mix of three.
 DEFAULT_AMPLITUDE = 0.25
@@ -166,6 +175,8 @@ class ToneAudioTrack(MediaStreamTrack):
         # Audio may burst to catch up after a short stall, as a microphone buffer does; not after a long one.
         self._pacer = _Pacer(self.samples_per_frame / rate, max_lag=0.2)
         self._sent = 0
+        #: The level of the latest frame in dBov (RFC 6464: 0 is full scale, -127 silence).
+        self.level_dbov = -127
 
     def render(self, first_sample: int, amplitude: float | None = None) -> av.AudioFrame:
         """The 20 ms frame starting at sample ``first_sample`` of the tone (phase-continuous)."""
@@ -205,9 +216,28 @@ class ToneAudioTrack(MediaStreamTrack):
         first = max(self._sent, round(elapsed * self.rate))
         self._sent = first + self.samples_per_frame
         level = 0.0 if self.gated and now_ms() % 1000 >= 500 else self.amplitude
+        # A sine's RMS is its amplitude over root two.
+        self.level_dbov = max(-127, round(20 * math.log10(level / math.sqrt(2)))) if level > 0 else -127
         if not self.encoded:
             return self.render(first, level)
         loop = self.loop(level)
         packet = av.Packet(loop[round(first / self.samples_per_frame) % len(loop)])
         packet.pts, packet.time_base = first, fractions.Fraction(1, self.rate)
         return packet
+
+
+def send_levels(sender: RTCRtpSender, track: ToneAudioTrack) -> None:
+    """As a browser does, put the tone's level on every packet ``sender`` sends (RFC 6464): aiortc
+    measures only the frames it encodes itself, not pre-encoded ones (and the node leaves
+    packets marked quiet undecoded)."""
+    next_frame = sender._next_encoded_frame
+
+    async def with_level(codec: Any) -> Any:
+        frame = await next_frame(codec)
+        if frame is not None:
+            measured: int | None = frame.audio_level  # None for a pre-encoded packet (typed int)
+            if measured is None:
+                frame.audio_level = track.level_dbov
+        return frame
+
+    sender._next_encoded_frame = with_level  # type: ignore[method-assign]
