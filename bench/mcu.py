@@ -13,7 +13,9 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
 
 Participants are ``bench/mcu_load.py`` processes (pinned to ``--load-cpus``):
 each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
-(Opus), and reads the timestamps back from the composite for one-way latency.
+(Opus, its level on every packet as a browser's); ``--probes`` of them decode the
+composite and read the timestamps back for one-way latency, the others count its
+frames without decoding it (the node's work is the same either way).
 The first participant's tone sounds in the first half of every wall-clock second
 only; everyone else times when its starts reach them in the mix (audio latency).
 The media node's CPU is read from /proc over the window in which everyone is
@@ -234,13 +236,15 @@ async def _open_room(
         warmup_s=args.warmup,
         join_interval_s=0.05,
         connect_timeout_s=max(30.0, n * args.rooms * 0.5),
-        # A probe reads every tile of a composite (~5 ms): a fixed budget, not per head.
-        latency_hz=min(1.0, args.probes / (n * args.rooms)),
+        # A probe decodes the composite and reads every tile of one a second: a fixed budget of
+        # probe participants, not one per head.
+        latency_hz=1.0,
         audio_levels=variant != "mcu_nolevels",
     )
     processes = max(1, args.load_processes // args.rooms)
     people = list(zip(identities, tokens, strict=True))
-    return key, plan(spec, people, processes, loud=3, full_size=args.full_size)
+    probes = max(1, round(args.probes / args.rooms))
+    return key, plan(spec, people, processes, loud=3, full_size=args.full_size, probes=probes)
 
 
 async def run_variant(
@@ -457,7 +461,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--load-processes", type=int, default=2)
     parser.add_argument(
-        "--probes", type=float, default=8.0, help="composite frames read for latency per second, whole room"
+        "--probes",
+        type=float,
+        default=8.0,
+        help="participants (over all rooms) that decode the composite and time it once a second; "
+        "the others count its frames",
     )
     parser.add_argument(
         "--full-size",

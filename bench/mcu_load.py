@@ -12,6 +12,12 @@ participants over several processes and cores and merges the reports.
 
     python bench/mcu_load.py < spec.json > report.json     # one process, spec as JSON
 
+**Decoding.** A participant's biggest cost is decoding the composite (aiortc's
+decoder thread, 15 frames a second). Only a few ``probe`` participants per room
+decode it and read its timestamps; the rest count its complete frames at the
+jitter buffer without decoding (``decode_video=False``): their frame rate is
+still measured, the node does the same work for them. Everyone decodes the mix.
+
 **Encoding.** Audio goes out pre-encoded: each participant's tone is one second
 of Opus packets, encoded once and looped (``ToneAudioTrack(encoded=True)``),
 which saves aiortc's Opus encode and level metering, ~0.2 ms a packet, 10 ms per
@@ -83,6 +89,9 @@ class ParticipantSpec(msgspec.Struct, frozen=True):
     max_height: int | None = None
     #: Sounds its tone in the first half of every second only, so the others time the mix.
     gated: bool = False
+    #: Decodes the composite and reads its timestamps (``latency_hz``); the others count its
+    #: frames without decoding, so one load core carries more of them.
+    probe: bool = True
 
 
 class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -109,7 +118,7 @@ class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
     width: int = 320
     height: int = 180
     fps: float = 15.0
-    #: Composite frames probed for timestamps per second and participant (a probe costs ~10 ms).
+    #: Composite frames probed for timestamps per second and probe participant (5 to 10 ms each).
     latency_hz: float = 1.0
     #: Everyone's tone in the room (identity -> Hz), to report whose tones each participant hears.
     room_tones: dict[str, float] = {}
@@ -240,13 +249,15 @@ def plan(
     processes: int,
     loud: int = 3,
     full_size: int | None = None,
+    probes: int | None = None,
 ) -> list[LoadSpec]:
     """Spread (identity, token) pairs over ``processes`` copies of ``base``; the first ``loud`` speak.
 
     The first ``full_size`` take the composite at whatever size their link allows (720p on
-    loopback), the others ask for 360p (small players); None: everyone full size. Colours
-    and tones go round the palette (ten of each), so with more than ten participants some
-    share a colour."""
+    loopback), the others ask for 360p (small players); None: everyone full size. The first
+    ``probes`` decode the composite and time it; the rest only count its frames (None:
+    everyone decodes). Colours and tones go round the palette (ten of each), so with more
+    than ten participants some share a colour."""
     people = [
         ParticipantSpec(
             identity=identity,
@@ -256,6 +267,7 @@ def plan(
             loud=i < loud,
             max_height=None if full_size is None or i < full_size else SMALL_PLAYER,
             gated=i == 0 and loud > 0,
+            probe=probes is None or i < probes,
         )
         for i, (identity, token) in enumerate(tokens)
     ]
@@ -291,7 +303,8 @@ async def _join(
             width=spec.width,
             height=spec.height,
             fps=spec.fps,
-            latency_hz=spec.latency_hz,
+            latency_hz=spec.latency_hz if who.probe else 0.0,
+            decode_video=who.probe,
             max_height=who.max_height,
             encoded_audio=True,
             audio_levels=spec.audio_levels,

@@ -31,7 +31,7 @@ from tests.support.analysis import (
     read_timestamp_ms,
     tones_present,
 )
-from tests.support.synthetic import AudioRecorder, SyntheticParticipant, VideoRecorder
+from tests.support.synthetic import AudioRecorder, SyntheticParticipant, VideoRecorder, count_frames_only
 from tests.support.tracks import ColourVideoTrack, ToneAudioTrack, now_ms, send_levels
 
 RATE = 48_000
@@ -208,6 +208,26 @@ async def test_a_pre_encoded_tone_carries_its_level_so_the_node_leaves_its_silen
         assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
     finally:
         await audio_in.stop()
+        await sender.close()
+        await receiver.close()
+
+
+async def test_a_counting_receiver_measures_the_frame_rate_without_decoding() -> None:
+    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    video_in = VideoRecorder(latency_hz=5)
+    sender.addTrack(ColourVideoTrack(PALETTE["orchid"], fps=15))
+    receiver.on("track", video_in.start)
+    try:
+        await _connect(sender, receiver)
+        count_frames_only(receiver.getTransceivers()[0].receiver, video_in)
+        await video_in.wait_frames(10, timeout=20)
+        await asyncio.sleep(2.0)
+        assert 12 <= video_in.fps(2.0) <= 17, video_in.fps(2.0)
+        # Nothing reached the decoder: no picture, nothing to read timestamps from.
+        assert video_in.latest_frame is None and video_in.probes == 0
+    finally:
+        await video_in.stop()
         await sender.close()
         await receiver.close()
 

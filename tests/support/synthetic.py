@@ -39,14 +39,17 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtp import RtpPacket
 from numpy.typing import NDArray
 from websockets.exceptions import ConnectionClosed
 
-from podium.media.jitter import release_frames_when_marked
+from podium.media.jitter import MarkedFrameJitterBuffer, release_frames_when_marked
 from tests.support.analysis import colour_fractions, find_timestamps
 from tests.support.client import TIMEOUT, Member, TenantClient
 from tests.support.tracks import (
@@ -65,6 +68,7 @@ __all__ = [
     "SyntheticMember",
     "SyntheticParticipant",
     "VideoRecorder",
+    "count_frames_only",
 ]
 
 #: Messages kept for the test while nobody reads them; a long benchmark must not grow without bound.
@@ -119,6 +123,26 @@ class _TrackReader:
             self._task = None
 
 
+class _CountingJitterBuffer(MarkedFrameJitterBuffer):
+    """Counts the composite's complete frames and keeps them from the decoder: a load generator's
+    participant that nobody looks at costs its process no decoding (the node's work is the same)."""
+
+    def __init__(self, on_frame: Callable[[], None]) -> None:
+        super().__init__()
+        self.on_frame = on_frame
+
+    def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
+        pli, frame = super().add(packet)
+        if frame is not None:
+            self.on_frame()
+        return pli, None
+
+
+def count_frames_only(receiver: RTCRtpReceiver, recorder: VideoRecorder) -> None:
+    """Make a video ``receiver`` count complete frames into ``recorder`` and decode none."""
+    receiver._RTCRtpReceiver__jitter_buffer = _CountingJitterBuffer(recorder.count)  # type: ignore[attr-defined]
+
+
 class VideoRecorder(_TrackReader):
     """The latest received frame, a frame count, arrival times, and (optionally) one-way latencies."""
 
@@ -134,6 +158,12 @@ class VideoRecorder(_TrackReader):
         # Reading timestamps costs ~10 ms per composite: probe a few frames a second, not all of them.
         self._probe_every = 1 / latency_hz if latency_hz > 0 else math.inf
         self._probed_at = -math.inf
+
+    def count(self) -> None:
+        """A complete frame arrived that is not decoded (see ``_CountingJitterBuffer``)."""
+        self.frames += 1
+        self.arrivals.append(time.monotonic())
+        self._changed.set()
 
     def _on_frame(self, frame: object) -> None:
         assert isinstance(frame, av.VideoFrame)
@@ -314,6 +344,7 @@ class SyntheticParticipant:
         height: int = 360,
         fps: float = 15.0,
         latency_hz: float = 0.0,
+        decode_video: bool = True,
         use_ice_servers: bool = False,
         answer_timeout: float = TIMEOUT,
         screen: tuple[int, int, int] | None = None,
@@ -360,6 +391,8 @@ class SyntheticParticipant:
         self.audio_out: ToneAudioTrack | None = None
         self.video_out: ColourVideoTrack | None = None
         self.video_in = VideoRecorder(latency_hz=latency_hz)
+        #: False: count the composite's frames without decoding them (no picture, no latencies).
+        self.decode_video = decode_video
         self.audio_in = AudioRecorder(onset_hz=onset_hz)
         self._connected = asyncio.Event()
         self._welcomed = asyncio.Event()
@@ -421,7 +454,8 @@ class SyntheticParticipant:
 
         ``loud`` sends the tone at ``DEFAULT_AMPLITUDE``, otherwise silence; ``amplitude``
         overrides both. ``options``: ``width``, ``height``, ``fps`` of the camera,
-        ``latency_hz`` (timestamp probes per second of received video), ``use_ice_servers``
+        ``latency_hz`` (timestamp probes per second of received video), ``decode_video`` (False:
+        only count the composite's frames), ``use_ice_servers``
         (use the welcome's STUN/TURN), ``answer_timeout``, ``screen`` (a colour: also offer a
         screen, as the web client does, shown once ``share_screen`` says so), ``video_codecs``
         (offer only these), ``max_height`` (the tallest composite to ask for), ``downlink_bps``
@@ -675,8 +709,12 @@ class SyntheticParticipant:
             self.errors.append({"type": "error", "code": "answer_timeout", "ref": ref})
             return
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        # As a browser does: a frame goes to the decoder once complete, not a frame later.
-        release_frames_when_marked(next(t.receiver for t in pc.getTransceivers() if t.kind == "video"))
+        video = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
+        if self.decode_video:
+            # As a browser does: a frame goes to the decoder once complete, not a frame later.
+            release_frames_when_marked(video)
+        else:
+            count_frames_only(video, self.video_in)
         self._watch_composite_codec(pc, sdp)
         if self.downlink_bps is not None:
             self._cap_estimates(pc, self.downlink_bps)
