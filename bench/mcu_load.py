@@ -12,11 +12,12 @@ participants over several processes and cores and merges the reports.
 
     python bench/mcu_load.py < spec.json > report.json     # one process, spec as JSON
 
-**Decoding.** A participant's biggest cost is decoding the composite (aiortc's
-decoder thread, 15 frames a second). Only a few ``probe`` participants per room
-decode it and read its timestamps; the rest count its complete frames at the
-jitter buffer without decoding (``decode_video=False``): their frame rate is
-still measured, the node does the same work for them. Everyone decodes the mix.
+**Decoding.** Only a few ``probe`` participants per room decode the composite
+and the mix (aiortc's decoder threads, 15 + 50 frames a second), read the
+composite's timestamps and time the mix; the rest count both at the jitter
+buffer without decoding (``decode=False``): their frame rate and audio are
+still measured (whose tones they hear is not), and the node does the same
+work for them.
 
 **Encoding.** Audio goes out pre-encoded: each participant's tone is one second
 of Opus packets, encoded once and looped (``ToneAudioTrack(encoded=True)``),
@@ -89,8 +90,8 @@ class ParticipantSpec(msgspec.Struct, frozen=True):
     max_height: int | None = None
     #: Sounds its tone in the first half of every second only, so the others time the mix.
     gated: bool = False
-    #: Decodes the composite and reads its timestamps (``latency_hz``); the others count its
-    #: frames without decoding, so one load core carries more of them.
+    #: Decodes the composite and the mix, reads the composite's timestamps (``latency_hz``) and
+    #: times the mix; the others count both without decoding, so one load core carries more.
     probe: bool = True
 
 
@@ -304,12 +305,12 @@ async def _join(
             height=spec.height,
             fps=spec.fps,
             latency_hz=spec.latency_hz if who.probe else 0.0,
-            decode_video=who.probe,
+            decode=who.probe,
             max_height=who.max_height,
             encoded_audio=True,
             audio_levels=spec.audio_levels,
             gated_audio=who.gated,
-            onset_hz=None if who.gated else spec.gated_hz,
+            onset_hz=None if who.gated or not who.probe else spec.gated_hz,
         )
         await participant.wait_mcu_connected(spec.connect_timeout_s - (time.monotonic() - started))
         return participant, time.monotonic() - started, ""
@@ -359,7 +360,7 @@ async def run_participants(spec: LoadSpec) -> LoadReport:
             )
             continue
         others = {name: hz for name, hz in spec.room_tones.items() if name != who.identity}
-        heard = tones_present(p.audio_samples(1.0), AUDIO_RATE, others) if others else set()
+        heard = tones_present(p.audio_samples(1.0), AUDIO_RATE, others) if others and who.probe else set()
         results.append(
             ParticipantResult(
                 identity=who.identity,

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import av
-from av.codec.context import Flags
 
+from podium.media.aac import AacFrames, add_aac_stream
 from podium.media.encoder import VIDEO_TIME_BASE, h264_template
 from podium.media.fanout import Feed
 from podium.media.recorder import FeedTap
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 HLS_SEGMENT_SECONDS = 2
 #: Segments the live playlist lists (and keeps on disk).
 HLS_LIST_SIZE = 6
-AUDIO_BITRATE = 96_000
 _MS = Fraction(1, 1000)
 _SAMPLES = Fraction(1, 48_000)
 #: Input the muxing thread may fall behind by (≈ 2 s of both streams).
@@ -68,14 +67,7 @@ class _Codecs:
 
     def __init__(self) -> None:
         self.container = av.open(os.devnull, "w", format="null")
-        audio = self.container.add_stream("aac", rate=48_000)
-        audio.layout = "mono"
-        audio.codec_context.bit_rate = AUDIO_BITRATE
-        # FFmpeg's default AAC coder ("twoloop") costs ~12 ms of CPU per second of audio; "fast"
-        # ~3.5 ms, and at 96 kbit/s a speech mix loses nothing audible.
-        audio.codec_context.options = {"aac_coder": "fast"}
-        # FLV and MP4-style muxers want the AudioSpecificConfig as extradata.
-        audio.codec_context.flags |= Flags.global_header
+        audio = add_aac_stream(self.container)
         audio.codec_context.open()
         # Copies the opened encoder's parameters (extradata: the AudioSpecificConfig) into the
         # stream, which output streams made from it as a template start from.
@@ -85,8 +77,7 @@ class _Codecs:
         self.video: Any = None
         self.ready = threading.Event()
         self.opus = av.CodecContext.create("opus", "r")
-        self.resampler = av.AudioResampler(format="fltp", layout="mono", rate=48_000, frame_size=1024)
-        self.audio_pts: int | None = None
+        self.aac = AacFrames()
 
     def learn_video(self, keyframe: bytes) -> None:
         self.video = h264_template(keyframe)
@@ -94,15 +85,9 @@ class _Codecs:
 
     def audio_packets(self, data: bytes, seconds: float) -> list[av.Packet[Any]]:
         out: list[av.Packet[Any]] = []
-        at = round(seconds * 48_000)
-        if self.audio_pts is None or at - self.audio_pts > 4_800:
-            self.audio_pts = at  # the first packet, or a gap of over 100 ms: leave the gap
         for decoded in self.opus.decode(av.Packet(data)):
             assert isinstance(decoded, av.AudioFrame)
-            decoded.pts = None
-            for frame in self.resampler.resample(decoded):
-                frame.pts, frame.time_base = self.audio_pts, _SAMPLES
-                self.audio_pts += frame.samples
+            for frame in self.aac.frames(decoded, round(seconds * 48_000)):
                 out.extend(self.audio.codec_context.encode(frame))
         return out
 

@@ -64,6 +64,11 @@ async def test_a_recording_finishes_as_a_fast_start_mp4_and_an_empty_one_as_no_m
     facts = finalize_recording(tmp_path / "rec.part.mp4", tmp_path / "rec.mp4", tmp_path / "rec.jpg")
     assert 1.5 < facts.duration < 2.5 and not facts.truncated, facts
     assert b"moov" in (tmp_path / "rec.mp4").read_bytes()[:4096]  # the index is in front
+    # The H.264 is copied; the Opus became AAC (QuickTime and older Safari play no Opus in MP4).
+    with av.open(str(tmp_path / "rec.mp4"), mode="r") as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+        seconds = sum(frame.samples for frame in container.decode(audio=0)) / 48_000
+    assert abs(seconds - facts.duration) < 0.2, (seconds, facts)
     assert (tmp_path / "rec.jpg").read_bytes()[:2] == b"\xff\xd8"
 
     # Stopped before the composite's first keyframe: an empty file, nothing made of it.

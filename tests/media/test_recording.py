@@ -63,11 +63,12 @@ async def download(acme: TenantClient, rec_id: str) -> Path:
 def read_recording(path: Path) -> tuple[list[av.VideoFrame], np.ndarray[Any, Any], float, float]:
     """Decoded video frames, the audio as mono samples, and each stream's first timestamp."""
     with av.open(str(path), mode="r") as container:
-        assert [s.codec_context.name for s in container.streams] == ["h264", "opus"]
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
         frames = [f for f in container.decode(video=0)]
     with av.open(str(path), mode="r") as container:
         audio = [f for f in container.decode(audio=0)]
-    samples = np.concatenate([f.to_ndarray().reshape(-1) for f in audio]) if audio else np.zeros(0)
+    # AAC decodes to floats in [-1, 1]: on the int16 scale the tone detector reads.
+    samples = np.concatenate([f.to_ndarray().reshape(-1) * 32767 for f in audio]) if audio else np.zeros(0)
     return frames, samples, float(frames[0].time or 0), float(audio[0].time or 0) if audio else -1.0
 
 

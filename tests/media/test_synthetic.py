@@ -212,22 +212,34 @@ async def test_a_pre_encoded_tone_carries_its_level_so_the_node_leaves_its_silen
         await receiver.close()
 
 
-async def test_a_counting_receiver_measures_the_frame_rate_without_decoding() -> None:
+async def test_a_counting_receiver_measures_frame_rate_and_audio_without_decoding() -> None:
     sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    video_in = VideoRecorder(latency_hz=5)
+    video_in, audio_in = VideoRecorder(latency_hz=5), AudioRecorder()
+    sender.addTrack(ToneAudioTrack(TONES_HZ[3]))
     sender.addTrack(ColourVideoTrack(PALETTE["orchid"], fps=15))
-    receiver.on("track", video_in.start)
+
+    @receiver.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        (video_in if track.kind == "video" else audio_in).start(track)
+
     try:
         await _connect(sender, receiver)
-        count_frames_only(receiver.getTransceivers()[0].receiver, video_in)
+        audio, video = (t.receiver for t in receiver.getTransceivers())
+        count_frames_only(video, video_in)
+        count_frames_only(audio, audio_in)
         await video_in.wait_frames(10, timeout=20)
+        await audio_in.wait_seconds(1.0, timeout=20)
+        started = audio_in.seconds_received
         await asyncio.sleep(2.0)
         assert 12 <= video_in.fps(2.0) <= 17, video_in.fps(2.0)
-        # Nothing reached the decoder: no picture, nothing to read timestamps from.
+        assert 1.6 <= audio_in.seconds_received - started <= 2.4, audio_in.seconds_received - started
+        # Nothing reached a decoder: no picture to read timestamps from, no samples.
         assert video_in.latest_frame is None and video_in.probes == 0
+        assert not audio_in.samples(1.0).any()
     finally:
         await video_in.stop()
+        await audio_in.stop()
         await sender.close()
         await receiver.close()
 

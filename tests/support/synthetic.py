@@ -124,8 +124,9 @@ class _TrackReader:
 
 
 class _CountingJitterBuffer(MarkedFrameJitterBuffer):
-    """Counts the composite's complete frames and keeps them from the decoder: a load generator's
-    participant that nobody looks at costs its process no decoding (the node's work is the same)."""
+    """Counts complete frames and keeps them from the decoder: a load generator's participant
+    that nobody watches or listens to costs its process no decoding (the node's work is the
+    same). Audio frames are one packet each, so the video buffer's rules count them too."""
 
     def __init__(self, on_frame: Callable[[], None]) -> None:
         super().__init__()
@@ -138,8 +139,8 @@ class _CountingJitterBuffer(MarkedFrameJitterBuffer):
         return pli, None
 
 
-def count_frames_only(receiver: RTCRtpReceiver, recorder: VideoRecorder) -> None:
-    """Make a video ``receiver`` count complete frames into ``recorder`` and decode none."""
+def count_frames_only(receiver: RTCRtpReceiver, recorder: VideoRecorder | AudioRecorder) -> None:
+    """Make ``receiver`` count complete frames into ``recorder`` and decode none."""
     receiver._RTCRtpReceiver__jitter_buffer = _CountingJitterBuffer(recorder.count)  # type: ignore[attr-defined]
 
 
@@ -201,6 +202,8 @@ class AudioRecorder(_TrackReader):
         self.frames = 0
         self._ring = np.zeros(int(keep_s * rate), dtype=np.int16)
         self._written = 0
+        #: Samples received but not decoded (``count_frames_only``): not in ``samples()``.
+        self._counted = 0
         self.onset_hz = onset_hz
         #: Arrival ms past the wall-clock second of every start of the ``onset_hz`` tone heard.
         self.onset_latencies_ms: list[int] = []
@@ -236,10 +239,16 @@ class AudioRecorder(_TrackReader):
         self._ring[: samples.size - first] = samples[first:]
         self._written += samples.size
 
+    def count(self) -> None:
+        """A 20 ms packet arrived that is not decoded (see ``count_frames_only``)."""
+        self._counted += self.rate // 50
+        self.frames += 1
+        self._changed.set()
+
     @property
     def seconds_received(self) -> float:
-        """Seconds of audio received in all."""
-        return self._written / self.rate
+        """Seconds of audio received in all (decoded or counted)."""
+        return (self._written + self._counted) / self.rate
 
     def samples(self, seconds: float = 2.0) -> NDArray[np.int16]:
         """The last ``seconds`` (at most ``keep_s``) of audio, oldest first."""
@@ -344,7 +353,7 @@ class SyntheticParticipant:
         height: int = 360,
         fps: float = 15.0,
         latency_hz: float = 0.0,
-        decode_video: bool = True,
+        decode: bool = True,
         use_ice_servers: bool = False,
         answer_timeout: float = TIMEOUT,
         screen: tuple[int, int, int] | None = None,
@@ -391,8 +400,9 @@ class SyntheticParticipant:
         self.audio_out: ToneAudioTrack | None = None
         self.video_out: ColourVideoTrack | None = None
         self.video_in = VideoRecorder(latency_hz=latency_hz)
-        #: False: count the composite's frames without decoding them (no picture, no latencies).
-        self.decode_video = decode_video
+        #: False: count the composite's and the mix's frames without decoding them (no picture,
+        #: no latencies, no samples: a load generator's extra participants).
+        self.decode = decode
         self.audio_in = AudioRecorder(onset_hz=onset_hz)
         self._connected = asyncio.Event()
         self._welcomed = asyncio.Event()
@@ -454,8 +464,8 @@ class SyntheticParticipant:
 
         ``loud`` sends the tone at ``DEFAULT_AMPLITUDE``, otherwise silence; ``amplitude``
         overrides both. ``options``: ``width``, ``height``, ``fps`` of the camera,
-        ``latency_hz`` (timestamp probes per second of received video), ``decode_video`` (False:
-        only count the composite's frames), ``use_ice_servers``
+        ``latency_hz`` (timestamp probes per second of received video), ``decode`` (False:
+        only count the composite's and the mix's frames), ``use_ice_servers``
         (use the welcome's STUN/TURN), ``answer_timeout``, ``screen`` (a colour: also offer a
         screen, as the web client does, shown once ``share_screen`` says so), ``video_codecs``
         (offer only these), ``max_height`` (the tallest composite to ask for), ``downlink_bps``
@@ -710,11 +720,13 @@ class SyntheticParticipant:
             return
         await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         video = next(t.receiver for t in pc.getTransceivers() if t.kind == "video")
-        if self.decode_video:
+        audio = next(t.receiver for t in pc.getTransceivers() if t.kind == "audio")
+        if self.decode:
             # As a browser does: a frame goes to the decoder once complete, not a frame later.
             release_frames_when_marked(video)
         else:
             count_frames_only(video, self.video_in)
+            count_frames_only(audio, self.audio_in)
         self._watch_composite_codec(pc, sdp)
         if self.downlink_bps is not None:
             self._cap_estimates(pc, self.downlink_bps)
