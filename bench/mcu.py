@@ -17,7 +17,7 @@ each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
 composite and read the timestamps back for one-way latency, the others count its
 frames without decoding it (the node's work is the same either way).
 The first participant's tone sounds in the first half of every wall-clock second
-only; everyone else times when its starts reach them in the mix (audio latency).
+only; the probes time when its starts reach them in the mix (audio latency).
 The media node's CPU is read from /proc over the window in which everyone is
 connected (after a warm-up), its packets from the node's own counters
 (``node.stats``), its memory from VmRSS.

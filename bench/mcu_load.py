@@ -256,8 +256,8 @@ def plan(
 
     The first ``full_size`` take the composite at whatever size their link allows (720p on
     loopback), the others ask for 360p (small players); None: everyone full size. The first
-    ``probes`` decode the composite and time it; the rest only count its frames (None:
-    everyone decodes). Colours and tones go round the palette (ten of each), so with more
+    ``probes`` decode the composite and the mix and time them; the rest only count their
+    frames (None: everyone decodes). Colours and tones go round the palette (ten of each), so with more
     than ten participants some share a colour."""
     people = [
         ParticipantSpec(

@@ -381,6 +381,8 @@ class SyntheticParticipant:
         self.downlink_bps = downlink_bps
         #: Send the tone as pre-encoded Opus (a load generator's many participants encode nothing).
         self.encoded_audio = encoded_audio
+        #: Put the pre-encoded tone's level on its packets (RFC 6464) as browsers do; aiortc puts
+        #: its own on the packets it encodes, so this matters with ``encoded_audio`` only.
         self.audio_levels = audio_levels
         #: Sound only in the first half of every second (for others to time the mix).
         self.gated_audio = gated_audio
