@@ -255,10 +255,10 @@ def plan(
     """Spread (identity, token) pairs over ``processes`` copies of ``base``; the first ``loud`` speak.
 
     The first ``full_size`` take the composite at whatever size their link allows (720p on
-    loopback), the others ask for 360p (small players); None: everyone full size. The first
-    ``probes`` decode the composite and the mix and time them; the rest only count their
-    frames (None: everyone decodes). Colours and tones go round the palette (ten of each), so with more
-    than ten participants some share a colour."""
+    loopback), the others ask for 360p (small players); None: everyone full size. The
+    ``probes`` after the first (whose tone is gated) decode the composite and the mix and time
+    them; the rest only count their frames (None: everyone decodes). Colours and tones go
+    round the palette (ten of each), so with more than ten participants some share a colour."""
     people = [
         ParticipantSpec(
             identity=identity,
@@ -268,7 +268,8 @@ def plan(
             loud=i < loud,
             max_height=None if full_size is None or i < full_size else SMALL_PLAYER,
             gated=i == 0 and loud > 0,
-            probe=probes is None or i < probes,
+            # The gated speaker cannot time its own tone: the probes are the ones after it.
+            probe=probes is None or 1 <= i <= probes or len(tokens) == 1,
         )
         for i, (identity, token) in enumerate(tokens)
     ]

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
 from tests.support.client import TenantClient
+from tests.support.metrics import wait_metric
 from tests.support.server import Node
 from tests.support.synthetic import AUDIO_RATE, SyntheticParticipant
 
@@ -72,19 +69,7 @@ async def test_eight_people_switch_to_the_mcu_and_each_gets_everyone_but_themsel
         assert heard == expected, f"{person.identity} hears {sorted(heard)}, expected {sorted(expected)}"
     # The five silent people's audio (their packets say so) is not decoded: their 250 packets a
     # second (less a 200 ms hangover each) add up on the node's counter.
-    await _audio_skipped_reaches(acme, 5 * 50)
-
-
-async def _audio_skipped_reaches(acme: TenantClient, count: int, within: float = 15) -> None:
-    deadline = time.monotonic() + within
-    async with httpx.AsyncClient(timeout=10) as http:
-        while True:
-            metrics = (await http.get(f"{acme.base_url}/metrics")).text
-            found = re.search(r"^podium_media_node_audio_skipped_total\{[^}]*\} (\S+)$", metrics, re.M)
-            if found is not None and float(found.group(1)) >= count:
-                return
-            assert time.monotonic() < deadline, f"skipped audio packets: {found and found.group(1)}"
-            await asyncio.sleep(0.5)
+    await wait_metric(acme.base_url, "podium_media_node_audio_skipped_total", 5 * 50)
 
 
 async def test_each_gets_the_composite_in_a_codec_and_size_it_can_use(
