@@ -48,9 +48,14 @@ class AacFrames:
         if self.pts is None or at - self.pts > _GAP:
             self.pts = at  # the first frame, or a gap of over 100 ms: leave the gap
         decoded.pts = None
-        out = []
-        for frame in self.resampler.resample(decoded):
+        return self._stamped(self.resampler.resample(decoded))
+
+    def flush(self) -> list[av.AudioFrame]:
+        """The last, partial frame the resampler still holds (at the end of the stream)."""
+        return self._stamped(self.resampler.resample(None)) if self.pts is not None else []
+
+    def _stamped(self, frames: list[av.AudioFrame]) -> list[av.AudioFrame]:
+        for frame in frames:
             frame.pts, frame.time_base = self.pts, _SAMPLES
-            self.pts += frame.samples
-            out.append(frame)
-        return out
+            self.pts = (self.pts or 0) + frame.samples
+        return frames

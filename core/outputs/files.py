@@ -81,7 +81,11 @@ def finalize_recording(raw: Path, final: Path, thumbnail: Path) -> FileFacts:
                 log.warning("%s ends early: %s", raw, exc)
                 truncated = True
             if opus is not None:
-                out.mux(mapping[opus.index].encode(None))  # what the encoder still holds
+                # What the resampler and the encoder still hold: the last few ms.
+                aac_stream = mapping[opus.index]
+                for frame in aac.flush():
+                    out.mux(aac_stream.encode(frame))
+                out.mux(aac_stream.encode(None))
     finally:
         source.close()
     os.replace(tmp, final)

@@ -7,6 +7,7 @@ an MCU test that fails is about the MCU, not about the yardstick.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
@@ -170,13 +171,35 @@ async def _connect(sender: RTCPeerConnection, receiver: RTCPeerConnection) -> No
     await sender.setRemoteDescription(receiver.localDescription)
 
 
-async def test_a_gated_pre_encoded_tone_times_the_audio_path() -> None:
+@contextlib.asynccontextmanager
+async def _link(
+    audio_in: AudioRecorder | None = None, video_in: VideoRecorder | None = None
+) -> AsyncIterator[tuple[RTCPeerConnection, RTCPeerConnection]]:
+    """A sending and a receiving aiortc peer; what arrives goes to the recorders. Add tracks to
+    the sender, then ``_connect``; on the way out the recorders stop and both peers close."""
     sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    audio_in = AudioRecorder(onset_hz=TONES_HZ[2])
-    sender.addTrack(ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True))
-    receiver.on("track", audio_in.start)
+
+    @receiver.on("track")
+    def on_track(track: MediaStreamTrack) -> None:
+        recorder = video_in if track.kind == "video" else audio_in
+        if recorder is not None:
+            recorder.start(track)
+
     try:
+        yield sender, receiver
+    finally:
+        for recorder in (video_in, audio_in):
+            if recorder is not None:
+                await recorder.stop()
+        await sender.close()
+        await receiver.close()
+
+
+async def test_a_gated_pre_encoded_tone_times_the_audio_path() -> None:
+    audio_in = AudioRecorder(onset_hz=TONES_HZ[2])
+    async with _link(audio_in) as (sender, receiver):
+        sender.addTrack(ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True))
         await _connect(sender, receiver)
         await audio_in.wait_seconds(3.5, timeout=20)
         # A start every second, each timed: loopback, aiortc's 80 ms audio jitter buffer, a frame.
@@ -184,20 +207,13 @@ async def test_a_gated_pre_encoded_tone_times_the_audio_path() -> None:
         assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
         # Half of each second is silence: the tone is heard in the on half only.
         assert tones_present(audio_in.samples(2.0), RATE, {"tone": TONES_HZ[2]}) == {"tone"}
-    finally:
-        await audio_in.stop()
-        await sender.close()
-        await receiver.close()
 
 
 async def test_a_pre_encoded_tone_carries_its_level_so_the_node_leaves_its_silence_undecoded() -> None:
-    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     audio_in = AudioRecorder(onset_hz=TONES_HZ[2])
-    tone = ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True)
-    send_levels(sender.addTrack(tone), tone)
-    receiver.on("track", audio_in.start)
-    try:
+    async with _link(audio_in) as (sender, receiver):
+        tone = ToneAudioTrack(TONES_HZ[2], encoded=True, gated=True)
+        send_levels(sender.addTrack(tone), tone)
         await _connect(sender, receiver)
         buffer = buffer_audio(receiver.getTransceivers()[0].receiver)  # the node's, before any packet
         await audio_in.wait_seconds(2.0, timeout=20)
@@ -206,24 +222,13 @@ async def test_a_pre_encoded_tone_carries_its_level_so_the_node_leaves_its_silen
         # ...and every start of the tone still is, at once.
         assert len(audio_in.onset_latencies_ms) >= 2, audio_in.onset_latencies_ms
         assert all(20 <= ms <= 400 for ms in audio_in.onset_latencies_ms), audio_in.onset_latencies_ms
-    finally:
-        await audio_in.stop()
-        await sender.close()
-        await receiver.close()
 
 
 async def test_a_counting_receiver_measures_frame_rate_and_audio_without_decoding() -> None:
-    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     video_in, audio_in = VideoRecorder(latency_hz=5), AudioRecorder()
-    sender.addTrack(ToneAudioTrack(TONES_HZ[3]))
-    sender.addTrack(ColourVideoTrack(PALETTE["orchid"], fps=15))
-
-    @receiver.on("track")
-    def on_track(track: MediaStreamTrack) -> None:
-        (video_in if track.kind == "video" else audio_in).start(track)
-
-    try:
+    async with _link(audio_in, video_in) as (sender, receiver):
+        sender.addTrack(ToneAudioTrack(TONES_HZ[3]))
+        sender.addTrack(ColourVideoTrack(PALETTE["orchid"], fps=15))
         await _connect(sender, receiver)
         audio, video = (t.receiver for t in receiver.getTransceivers())
         count_frames_only(video, video_in)
@@ -238,26 +243,14 @@ async def test_a_counting_receiver_measures_frame_rate_and_audio_without_decodin
         # Nothing reached a decoder: no picture to read timestamps from, no samples.
         assert video_in.latest_frame is None and video_in.probes == 0
         assert not audio_in.samples(1.0).any()
-    finally:
-        await video_in.stop()
-        await audio_in.stop()
-        await sender.close()
-        await receiver.close()
 
 
 async def test_colour_timestamp_and_tone_cross_a_real_webrtc_link() -> None:
-    sender = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    receiver = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     video_in, audio_in = VideoRecorder(latency_hz=5), AudioRecorder()
     video, audio = ColourVideoTrack(PALETTE["orchid"]), ToneAudioTrack(TONES_HZ[3])
-
-    @receiver.on("track")
-    def on_track(track: MediaStreamTrack) -> None:
-        (video_in if track.kind == "video" else audio_in).start(track)
-
-    sender.addTrack(audio)
-    sender.addTrack(video)
-    try:
+    async with _link(audio_in, video_in) as (sender, receiver):
+        sender.addTrack(audio)
+        sender.addTrack(video)
         await _connect(sender, receiver)
         await video_in.wait_frames(5, timeout=20)
         await audio_in.wait_seconds(1.2, timeout=20)
@@ -283,11 +276,6 @@ async def test_colour_timestamp_and_tone_cross_a_real_webrtc_link() -> None:
         audio.amplitude = 0.0
         await audio_in.wait_seconds(audio_in.seconds_received + 0.8, timeout=10)
         assert tones_present(audio_in.samples(0.5), RATE, {"own": TONES_HZ[3]}) == set()
-    finally:
-        await video_in.stop()
-        await audio_in.stop()
-        await sender.close()
-        await receiver.close()
 
 
 # ---- the participant against a stand-in for Podium's MCU signalling ---------------------------------------
