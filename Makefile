@@ -3,16 +3,28 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements-lock.txt
+UV := uv==0.13.9
 
-.PHONY: run test install lint typecheck services schemas bench clean
+.PHONY: run test install lock lint typecheck services schemas bench clean
 
-$(STAMP): pyproject.toml
+# Exactly the versions in the lock (hash-checked), then Podium itself from this tree.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-resolve every dependency (newest versions the ranges in pyproject.toml allow) into the lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet '$(UV)'
+	$(BIN)/uv pip compile pyproject.toml --group bootstrap --extra test --extra testing \
+		--universal --python-version 3.11 --generate-hashes --custom-compile-command 'make lock' \
+		--upgrade --quiet -o $(LOCK)
 
 ## Start Podium with embedded defaults (SQLite, in-memory channels) and print demo links.
 run: $(STAMP)

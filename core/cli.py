@@ -165,10 +165,14 @@ def _install_plugin_layouts(settings: Settings) -> None:
 
 
 def cmd_plugin_new(args: argparse.Namespace) -> None:
-    from podium.core.plugins.scaffold import new_plugin
+    from podium.core.plugins.scaffold import new_plugin, plugin_names
 
     path = new_plugin(args.name, args.directory, author=args.author, description=args.description)
-    print(f"Created {path}. Next: pip install -e '{path}[test]' && pytest {path}")
+    names = plugin_names(args.name)
+    print(
+        f"Created {path}: distribution {names.distribution}, module {names.package}, plugin {names.plugin}."
+    )
+    print(f"Next: pip install -e '{path}[test]' && pytest {path}")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
@@ -296,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     plugin = sub.add_parser("plugin", help="write plugins").add_subparsers(dest="action", required=True)
     pnew = plugin.add_parser("new", help="render a new plugin package from Podium's template")
-    pnew.add_argument("name", help="the plugin's name: lowercase letters, digits and _")
+    pnew.add_argument(
+        "name", help="the plugin's name, e.g. my-poll: lowercase letters and digits, words joined by - or _"
+    )
     pnew.add_argument("--directory", default=".", help="where to create podium-<name>/")
     pnew.add_argument("--author", default="")
     pnew.add_argument("--description", default="")

@@ -6,6 +6,7 @@ Run ``python -m podium.schemas.generate`` after changing ``core/realtime/protoco
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,33 @@ import msgspec
 from podium.core.realtime.protocol import CLIENT_MESSAGES, SERVER_MESSAGES
 from podium.schemas import WIRE_DIR
 
-__all__ = ["render", "write"]
+__all__ = ["normalise", "render", "write"]
+
+
+def normalise(node: Any) -> Any:
+    """The same schema text from every msgspec version the project allows.
+
+    Versions differ in incidentals: 0.22+ dedent docstrings (earlier ones keep their
+    indentation) and list a union's members in another order. Descriptions are dedented here
+    and ``anyOf`` members sorted (their order means nothing in JSON Schema).
+    """
+    if isinstance(node, dict):
+        clean: dict[str, Any] = {}
+        for key, value in node.items():
+            if key == "description" and isinstance(value, str):
+                clean[key] = inspect.cleandoc(value)
+            elif key == "anyOf" and isinstance(value, list):
+                clean[key] = sorted(map(normalise, value), key=lambda m: json.dumps(m, sort_keys=True))
+            else:
+                clean[key] = normalise(value)
+        return clean
+    if isinstance(node, list):
+        return [normalise(item) for item in node]
+    return node
 
 
 def _schema(cls: type[msgspec.Struct], direction: str) -> dict[str, Any]:
-    schema: dict[str, Any] = msgspec.json.schema(cls)
+    schema: dict[str, Any] = normalise(msgspec.json.schema(cls))
     tag = cls.__struct_config__.tag
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

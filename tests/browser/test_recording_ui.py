@@ -7,7 +7,6 @@ the button.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -20,9 +19,12 @@ from tests.support.browser import Meeting, eventually
 
 
 def _camera_fraction(half: np.ndarray[Any, Any]) -> float:
-    """Share of the picture showing Chromium's fake camera (green), not background or a placeholder."""
-    red, green = half[..., 0].astype(np.int32), half[..., 1].astype(np.int32)
-    return float(np.count_nonzero((green > 100) & (green > red + 50))) / red.size
+    """Share of the picture showing Chromium's fake camera (green dominates), not a placeholder.
+
+    The same test as ``BrowserParticipant.composite_camera_halves`` applies in the page.
+    """
+    red, green, blue = (half[..., c].astype(np.int32) for c in range(3))
+    return float(np.count_nonzero((green > 40) & (green > red + 30) & (green > blue + 30))) / red.size
 
 
 async def test_a_host_records_a_p2p_room_and_the_file_shows_both_people(meeting: Meeting) -> None:
@@ -35,8 +37,14 @@ async def test_a_host_records_a_p2p_room_and_the_file_shows_both_people(meeting:
     for person in (host, guest):
         await expect(person.page.get_by_test_id("recording-indicator")).to_be_visible()
         await eventually(person.state, lambda s: s["mediaMode"] == "mcu", f"{person.identity} in the MCU")
-    # Both cameras reach the media node before the clock starts.
-    await asyncio.sleep(8)
+    # The clock starts once the composite everyone sees (the picture the recorder writes) shows
+    # both cameras: on a busy machine the move to the MCU can take many seconds.
+    await eventually(
+        host.composite_camera_halves,
+        lambda halves: halves is not None and min(halves) > 0.3,
+        "both cameras in the host's composite",
+        timeout=45,
+    )
     began = time.monotonic()
     await expect(host.page.get_by_test_id("toggle-recording")).to_have_text("Stop recording")
     await host.page.get_by_test_id("toggle-recording").click()

@@ -121,6 +121,28 @@ _REMOTE_VIDEOS = """(you) => [...document.querySelectorAll('[data-testid=stage-t
   })"""
 
 
+#: Share of the MCU composite's left and right halves showing Chromium's fake camera (green
+#: dominates; a tile without video is a dark grey placeholder), as the viewer's page shows it
+#: now; null before the composite plays.
+_COMPOSITE_CAMERA_HALVES = """() => {
+  const video = document.querySelector('[data-testid=composite] video');
+  if (!video || !video.videoWidth) return null;
+  const canvas = document.createElement('canvas');
+  [canvas.width, canvas.height] = [video.videoWidth, video.videoHeight];
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  context.drawImage(video, 0, 0);
+  const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+  const green = [0, 0];
+  for (let i = 0; i < data.length; i += 4) {
+    const left = (i / 4) % canvas.width < canvas.width / 2;
+    const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+    if (g > 40 && g > r + 30 && g > b + 30) green[left ? 0 : 1]++;
+  }
+  const half = (canvas.width * canvas.height) / 2;
+  return green.map((count) => count / half);
+}"""
+
+
 class BrowserParticipant:
     """One person in the room: their own browser context (storage, devices) and page."""
 
@@ -214,6 +236,11 @@ class BrowserParticipant:
         """``await window.podium.mesh.stats()``: one entry per remote peer, inbound RTP summed per kind."""
         stats: dict[str, Any] = await self.page.evaluate("() => window.podium.mesh.stats()")
         return stats
+
+    async def composite_camera_halves(self) -> list[float] | None:
+        """How much of the composite's left and right halves shows a live (fake) camera, 0 to 1."""
+        halves: list[float] | None = await self.page.evaluate(_COMPOSITE_CAMERA_HALVES)
+        return halves
 
     async def remote_videos(self) -> list[dict[str, Any]]:
         """For each remote stage tile: its video's width, playback time and whether it plays on screen."""
