@@ -4,6 +4,9 @@ import { h, replaceChildren } from "/static/js/dom.js";
 
 export default function setup(api) {
   let current = null;
+  // The page this presenter last asked for, until the room shows it: quick clicks (or keys)
+  // each turn one more page instead of all asking for the page after the one on screen.
+  let target = null;
   /** deck id → deck (hosts and moderators only) */
   const decks = new Map();
   let limits = { max_upload_mb: 20, max_pages: 100 };
@@ -37,9 +40,13 @@ export default function setup(api) {
 
   function turn(step) {
     if (!current) return;
-    const page = current.page + step;
+    const page = (target ?? current.page) + step;
     if (page < 1 || page > current.pages) return;
-    api.send("page", { page }).catch(fail);
+    target = page;
+    api.send("page", { page }).catch((err) => {
+      target = null;
+      fail(err);
+    });
   }
 
   async function upload() {
@@ -101,6 +108,7 @@ export default function setup(api) {
 
   function reset(state) {
     current = state?.current || null;
+    target = null;
     decks.clear();
     for (const d of state?.decks || []) decks.set(d.id, d);
     if (state?.max_upload_mb) limits = { max_upload_mb: state.max_upload_mb, max_pages: state.max_pages };
@@ -115,7 +123,11 @@ export default function setup(api) {
   };
   document.addEventListener("keydown", onKey);
 
-  api.on("slide", (slide) => { current = slide; renderStage(); });
+  api.on("slide", (slide) => {
+    if (!slide || slide.page === target || slide.deck_id !== current?.deck_id) target = null;
+    current = slide;
+    renderStage();
+  });
   api.on("deck", (deck) => {
     decks.set(deck.id, deck);
     renderPanel();
