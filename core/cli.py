@@ -71,8 +71,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         host=host,
         port=port,
         log_level=settings.log_level,
-        log_config=uvicorn_log_config(settings.log_level, settings.log_format)
-        or uvicorn.config.LOGGING_CONFIG,
+        log_config=uvicorn_log_config(settings.log_level, settings.log_format),
         # Hard transport limit; the app refuses frames above max_frame_bytes itself with a clear error.
         ws_max_size=settings.max_frame_bytes * 4,
         ws_ping_interval=20,

@@ -8,18 +8,70 @@ pipeline; the default text format appends the ids as ``key=value``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import re
 import time
 from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["JsonFormatter", "TextFormatter", "bind", "configure", "context", "uvicorn_log_config"]
+__all__ = [
+    "JsonFormatter",
+    "RedactSecrets",
+    "TextFormatter",
+    "bind",
+    "configure",
+    "context",
+    "redact",
+    "uvicorn_log_config",
+]
 
 #: The ids a log line is about; empty outside a connection.
 _context: ContextVar[dict[str, str]] = ContextVar("podium_log_context", default={})  # noqa: B039
 FIELDS = ("tenant", "room", "participant", "node")
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+
+
+#: What must never reach a log line: join tokens in URLs (``?token=…``, access logs), any JWT,
+#: API secrets and webhook secrets.
+_SECRETS = [
+    (re.compile(r"((?:^|[?&;\s])(?:token|secret|api_secret)=)[^&\s\"']+"), r"\1[redacted]"),
+    (re.compile(r"\beyJ[\w-]{5,}\.[\w-]{5,}\.[\w-]+"), "[token redacted]"),
+    (re.compile(r"\b(sk|whsec)_[\w+/=-]{16,}"), r"\1_[redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    """``text`` with tokens and secrets replaced by ``[redacted]``."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _scrub(value: object) -> object:
+    """A log argument without secrets; numbers stay numbers (``%d`` still formats them)."""
+    if value is None or isinstance(value, int | float):
+        return value
+    return redact(value if isinstance(value, str) else str(value))
+
+
+class RedactSecrets(logging.Filter):
+    """Scrubs secrets from every record a handler writes (message, arguments, exception)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # The arguments stay arguments: uvicorn's access formatter unpacks them.
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_scrub(a) for a in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {k: _scrub(v) for k, v in record.args.items()}
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
 
 
 def bind(**ids: str | int | None) -> None:
@@ -80,19 +132,33 @@ def configure(level: str, fmt: str, role: str) -> None:
     """Root logging for a ``podium`` process (worker, media); ``serve`` goes through uvicorn."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(role) if fmt == "json" else TextFormatter(role))
+    handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
 
 
-def uvicorn_log_config(level: str, fmt: str) -> dict[str, Any] | None:
-    """uvicorn's ``log_config`` for ``podium serve``: everything as JSON lines, or uvicorn's default."""
+def uvicorn_log_config(level: str, fmt: str) -> dict[str, Any]:
+    """uvicorn's ``log_config`` for ``podium serve``: JSON lines or uvicorn's text, secrets redacted."""
+    redacting = {"redact": {"()": RedactSecrets}}
     if fmt != "json":
-        return None
-    handler = {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}
+        import uvicorn.config
+
+        config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+        config["filters"] = redacting
+        for handler in config["handlers"].values():
+            handler["filters"] = ["redact"]
+        return config
+    handler = {
+        "class": "logging.StreamHandler",
+        "formatter": "json",
+        "stream": "ext://sys.stderr",
+        "filters": ["redact"],
+    }
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": redacting,
         "formatters": {"json": {"()": JsonFormatter, "role": "serve"}},
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": level.upper()},

@@ -157,6 +157,16 @@ class Presence:
         recently = utcnow() - timedelta(seconds=within)
         return bool(latest["leave_reason"] in ("disconnected", "replaced") and latest["left_at"] > recently)
 
+    async def kicked_at(self, room_id: int, identity: str) -> datetime | None:
+        """When ``identity`` was last kicked out of the room (or its lobby), if ever."""
+        row = (
+            await P.select(P.left_at)
+            .where((P.room == room_id) & (P.identity == identity) & (P.leave_reason == "kicked"))
+            .order_by(P.left_at, ascending=False)
+            .first()
+        )
+        return None if row is None else row["left_at"]
+
     async def close(self, participant_id: str, reason: LeaveReason) -> bool:
         """Mark a session left; ``True`` only for the caller that actually closed it."""
         rows = (

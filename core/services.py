@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 
 from podium.core import tenants
+from podium.core.auth import tokens
 from podium.core.auth.keys import SecretBox
+from podium.core.auth.throttle import Throttle
 from podium.core.channels import ResilientRedisPubSub
+from podium.core.errors import PodiumError
 from podium.core.media_client import MediaClient
 from podium.core.media_pool import MediaPool, MediaRegistry
 from podium.core.media_process import EmbeddedMediaNode
@@ -33,6 +37,7 @@ from podium.core.webhooks import Webhooks, register_event_type
 __all__ = ["Services", "make_channels", "tenant_ref"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def make_channels(settings: Settings) -> ChannelsPlugin:
@@ -62,6 +67,8 @@ class Services:
             from redis.asyncio import Redis
 
             self.redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        #: Rate limits (failed authentications, room creation), shared through Redis when there is one.
+        self.throttle = Throttle(self.redis, settings.redis_prefix)
         #: Set by ``drain`` (SIGTERM): sockets are sent to another node and /readyz says 503.
         self.draining = False
         self.hub = Hub(channels, Presence("", settings.presence_timeout), settings.redis_prefix)
@@ -162,6 +169,32 @@ class Services:
         while self.hub.local_count() and loop.time() < ends:  # noqa: ASYNC110 (sockets leave on their own)
             await asyncio.sleep(0.05)
         return len(connections)
+
+    async def verify_join(self, token: str, *, tenant: str, room: str, address: str) -> tokens.JoinClaims:
+        """A join token's claims (``tokens.verify``), refused with ``rate_limited`` after many failures."""
+        return await self._throttled(
+            address, tokens.verify(token, self.signing_key, tenant=tenant, room=room)
+        )
+
+    async def verify_viewer(self, token: str, *, tenant: str, room: str, address: str) -> str:
+        """A viewer token's identity (``tokens.verify_viewer``), rate-limited like ``verify_join``."""
+        return await self._throttled(
+            address, tokens.verify_viewer(token, self.signing_key, tenant=tenant, room=room)
+        )
+
+    async def _throttled(self, address: str, check: Coroutine[Any, Any, T]) -> T:
+        limit = self.settings.auth_failures_per_minute
+        try:
+            await self.throttle.guard_auth(address, limit)
+        except PodiumError:
+            check.close()
+            raise
+        try:
+            return await check
+        except PodiumError as exc:
+            if exc.status == 401:  # forged, expired, unknown key: what guessing produces
+                await self.throttle.auth_failed(address, limit)
+            raise
 
     async def signing_key(self, key_id: str) -> tuple[str, str] | None:
         return await tenants.signing_key(key_id, self.box)

@@ -47,6 +47,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     chat_rate_burst: int = 10
     #: Chat messages included in ``welcome``.
     chat_history_in_welcome: int = 50
+    #: Failed authentications (bad API secret, refused join token) one client address may make
+    #: per minute; beyond it every attempt from there gets ``429 rate_limited`` until the minute is
+    #: over. Shared by all nodes through Redis when configured. 0 turns the limit off.
+    auth_failures_per_minute: int = 30
+    #: Rooms one tenant may create per minute (``POST /api/v1/rooms``); 0 turns the limit off.
+    rooms_per_minute: int = 600
     #: Largest lifetime a minted join token may have, in seconds.
     token_max_ttl: int = 24 * 3600
     #: A participant whose node stopped refreshing it for this long is gone.
@@ -153,6 +159,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MEDIA_NODE_TTL must be longer than PODIUM_MEDIA_HEARTBEAT")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
+        if self.auth_failures_per_minute < 0 or self.rooms_per_minute < 0:
+            raise SettingsError("rate limits cannot be negative (0 turns one off)")
         if self.webhook_lease <= self.webhook_timeout:
             raise SettingsError("PODIUM_WEBHOOK_LEASE must be longer than PODIUM_WEBHOOK_TIMEOUT")
         self.retry_delays()

@@ -25,15 +25,17 @@ _HTTP_CODES = {
 }
 
 
-def _body(code: str, message: str, status: int, detail: Any = None) -> Response[Any]:
+def _body(
+    code: str, message: str, status: int, detail: Any = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if detail is not None:
         error["detail"] = detail
-    return Response({"error": error}, status_code=status, media_type=MediaType.JSON)
+    return Response({"error": error}, status_code=status, media_type=MediaType.JSON, headers=headers)
 
 
 def podium_error(_: Request[Any, Any, Any], exc: PodiumError) -> Response[Any]:
-    return _body(exc.code, exc.message, exc.status)
+    return _body(exc.code, exc.message, exc.status, headers=exc.headers)
 
 
 def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
 from podium.core import rooms
+from podium.core.auth.throttle import rate_limited
 from podium.core.rooms import RoomCreate, RoomInfo, RoomUpdate
 from podium.core.services import Services
 from podium.core.tenants import Caller
@@ -39,7 +40,10 @@ class RoomController(Controller):
 
     @post("/")
     async def create_room(self, caller: Caller, data: RoomCreate, services: Services) -> RoomInfo:
-        """Create a room; its slug is unique within the tenant."""
+        """Create a room; its slug is unique within the tenant (``rate_limited`` past the tenant's rate)."""
+        wait = await services.throttle.hit("rooms", str(caller.tenant.id), services.settings.rooms_per_minute)
+        if wait is not None:
+            raise rate_limited(wait, "rooms created")
         room = await rooms.create_room(caller.tenant, data)
         services.plugins.room_created(room)
         return room

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import MediaType, Response, get
+from litestar import MediaType, Request, Response, get
 
-from podium.core.auth import tokens
+from podium.core.auth.throttle import client_address
 from podium.core.db.tables import RoomOutput
 from podium.core.errors import PodiumError
 from podium.core.services import Services
@@ -36,7 +36,7 @@ class WatchStatus(msgspec.Struct, frozen=True):
 
 
 async def _stream(
-    services: Services, tenant: str, stream: str, token: str | None
+    request: Request[Any, Any, Any], services: Services, tenant: str, stream: str, token: str | None
 ) -> tuple[dict[str, Any], Path]:
     row = (
         await RoomOutput.select(
@@ -52,7 +52,9 @@ async def _stream(
     if not row["public"]:
         if not token:
             raise PodiumError("token_required", "watching this stream takes a viewer token", status=401)
-        await tokens.verify_viewer(token, services.signing_key, tenant=tenant, room=row["room_slug"])
+        await services.verify_viewer(
+            token, tenant=tenant, room=row["room_slug"], address=client_address(request)
+        )
     return row, Path(row["path"])
 
 
@@ -68,9 +70,14 @@ async def watch_page(tenant: str, stream: str) -> Response[bytes]:
 
 @get("/watch/{tenant:str}/{stream:str}/status", include_in_schema=False)
 async def watch_status(
-    tenant: str, stream: str, services: Services, token: str | None = None, v: str | None = None
+    request: Request[Any, Any, Any],
+    tenant: str,
+    stream: str,
+    services: Services,
+    token: str | None = None,
+    v: str | None = None,
 ) -> WatchStatus:
-    row, _ = await _stream(services, tenant, stream, token)
+    row, _ = await _stream(request, services, tenant, stream, token)
     live = row["state"] in ("live", "retrying")
     if live and v:
         await services.outputs.saw_viewer(row["room"], stream, v)
@@ -79,10 +86,15 @@ async def watch_status(
 
 @get("/watch/{tenant:str}/{stream:str}/index.m3u8", include_in_schema=False)
 async def watch_playlist(
-    tenant: str, stream: str, services: Services, token: str | None = None, v: str | None = None
+    request: Request[Any, Any, Any],
+    tenant: str,
+    stream: str,
+    services: Services,
+    token: str | None = None,
+    v: str | None = None,
 ) -> Response[bytes]:
     """The live playlist, each segment URL carrying the caller's token."""
-    row, directory = await _stream(services, tenant, stream, token)
+    row, directory = await _stream(request, services, tenant, stream, token)
     try:
         text = await asyncio.to_thread((directory / "index.m3u8").read_text)
     except OSError as exc:
@@ -104,11 +116,16 @@ async def watch_playlist(
 
 @get("/watch/{tenant:str}/{stream:str}/{segment:str}", include_in_schema=False)
 async def watch_segment(
-    tenant: str, stream: str, segment: str, services: Services, token: str | None = None
+    request: Request[Any, Any, Any],
+    tenant: str,
+    stream: str,
+    segment: str,
+    services: Services,
+    token: str | None = None,
 ) -> Response[bytes]:
     if not _SEGMENT.match(segment):
         raise PodiumError("segment_not_found", "no such segment", status=404)
-    _, directory = await _stream(services, tenant, stream, token)
+    _, directory = await _stream(request, services, tenant, stream, token)
     try:
         data = await asyncio.to_thread((directory / segment).read_bytes)
     except OSError as exc:

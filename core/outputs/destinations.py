@@ -8,13 +8,11 @@ may allow private addresses for development (``PODIUM_STREAMING_PRIVATE_ADDRESSE
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import re
-import socket
 from urllib.parse import urlsplit
 
 from podium.core.errors import PodiumError
+from podium.core.network import is_public, resolve
 
 __all__ = ["check_destination", "check_host_pattern", "host_allowed", "redact"]
 
@@ -49,13 +47,6 @@ def host_allowed(host: str, patterns: list[str]) -> bool:
     return False
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
 def _shape(url: str) -> tuple[str, int]:
     if len(url) > 2048:
         raise _invalid("an RTMP URL is at most 2048 characters")
@@ -84,14 +75,13 @@ async def check_destination(url: str, allowed_hosts: list[str], allow_private: b
             status=422,
         )
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = await resolve(host, port)
     except OSError as exc:
         raise PodiumError("rtmp_host_unresolvable", f"cannot resolve {host!r}", status=422) from exc
     if allow_private:
         return
-    for info in infos:
-        address = str(info[4][0])
-        if not _public(address):
+    for address in addresses:
+        if not is_public(address):
             raise PodiumError(
                 "rtmp_host_private",
                 f"{host!r} resolves to {address}, which is not a public address",

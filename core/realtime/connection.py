@@ -38,6 +38,8 @@ class CloseCode:
     KICKED = 4411
     REPLACED = 4412
     LOBBY_DENIED = 4413
+    #: Too many failed joins from this address (``rate_limited``): wait ``Retry-After``-long.
+    RATE_LIMITED = 4429
 
 
 _HTTP_TO_CLOSE = {
@@ -47,6 +49,7 @@ _HTTP_TO_CLOSE = {
     404: CloseCode.NOT_FOUND,
     409: CloseCode.ROOM_FULL,
     410: CloseCode.ROOM_ENDED,
+    429: CloseCode.RATE_LIMITED,
 }
 
 

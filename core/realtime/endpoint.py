@@ -17,8 +17,8 @@ from litestar import WebSocket, websocket
 from litestar.datastructures import State
 
 from podium.core import logs
-from podium.core.auth import tokens
 from podium.core.auth.permissions import Action, Role, can
+from podium.core.auth.throttle import client_address
 from podium.core.chat import RateLimiter
 from podium.core.errors import PodiumError
 from podium.core.metrics import JOIN_SECONDS, WS_MESSAGES
@@ -106,12 +106,23 @@ async def _admit(
     token = socket.query_params.get("token", "")
     if not token:
         raise PodiumError("token_missing", "connect with ?token=<join token>", status=401)
-    claims = await tokens.verify(token, services.signing_key, tenant=tenant, room=room_slug)
+    claims = await services.verify_join(token, tenant=tenant, room=room_slug, address=client_address(socket))
     tenant_ref = await services.tenant_by_slug(tenant)
     room = await get_room(tenant_ref, room_slug)
     # iat has whole seconds: a token minted in the second of the end still admits.
     if room.ended_at is not None and claims.iat and claims.iat < int(room.ended_at.timestamp()):
         raise PodiumError("room_ended", "this meeting has ended; ask for a new link", status=410)
+    # A kicked person's link is spent: only a token issued after the kick (a new decision of the
+    # embedder's) lets that identity back into this meeting.
+    kicked = await services.presence.kicked_at(room.id, claims.sub)
+    if (
+        kicked is not None
+        and (room.ended_at is None or kicked > room.ended_at)
+        and (not claims.iat or claims.iat <= int(kicked.timestamp()))
+    ):
+        raise PodiumError(
+            "participant_kicked", "you were removed from this meeting; ask the host for a new link", 403
+        )
     me = ParticipantInfo(
         id=str(uuid.uuid4()),
         identity=claims.sub,

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
-import socket
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from podium.core.errors import PodiumError
+from podium.core.network import is_public, resolve
 
-__all__ = ["check_url", "check_url_shape", "is_public"]
-
-
-def is_public(address: str) -> bool:
-    """Whether ``address`` is a globally routable unicast IP (IPv4-mapped IPv6 judged as IPv4)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+__all__ = ["Pinned", "check_url", "check_url_shape", "is_public"]
 
 
 def check_url_shape(url: str) -> tuple[str, int]:
@@ -34,19 +25,21 @@ def check_url_shape(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-async def check_url(url: str, allow_private: bool) -> None:
-    """Refuse URLs whose host resolves to a non-public address, unless ``allow_private``.
+async def check_url(url: str, allow_private: bool) -> str | None:
+    """The public address to deliver ``url`` to; ``webhook_url_private`` if any is not public.
 
-    Checked when an endpoint is saved and again before every delivery (DNS may change)."""
+    Checked when an endpoint is saved and again before every delivery (DNS may change); the
+    delivery then connects to the address checked here, so a name that resolves to a public
+    address for the check and a private one a moment later (DNS rebinding) gains nothing.
+    ``None`` with ``allow_private`` (development): the URL is used as it is."""
     host, port = check_url_shape(url)
     if allow_private:
-        return
+        return None
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = await resolve(host, port)
     except OSError as exc:
         raise PodiumError("webhook_url_unresolvable", f"cannot resolve {host!r}", status=422) from exc
-    for info in infos:
-        address = str(info[4][0])
+    for address in addresses:
         if not is_public(address):
             raise PodiumError(
                 "webhook_url_private",
@@ -54,3 +47,29 @@ async def check_url(url: str, allow_private: bool) -> None:
                 "webhook development flag to deliver to local receivers",
                 status=422,
             )
+    return addresses[0]
+
+
+class Pinned:
+    """A request to ``url`` sent to one checked address: Host header and TLS name stay the URL's."""
+
+    def __init__(self, url: str, address: str | None) -> None:
+        """``address`` from ``check_url``; ``None`` leaves the URL as it is."""
+        self.url = url
+        self.headers: dict[str, str] = {}
+        self.extensions: dict[str, str] = {}
+        if address is None:
+            return
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            ipaddress.ip_address(host)
+            return  # already an address: nothing to resolve
+        except ValueError:
+            pass
+        literal = f"[{address}]" if ":" in address else address
+        netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+        self.url = urlunsplit(parts._replace(netloc=netloc))
+        self.headers = {"host": parts.netloc}
+        # The certificate is checked against the URL's host name, not the address.
+        self.extensions = {"sni_hostname": host}

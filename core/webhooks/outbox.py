@@ -26,7 +26,7 @@ from podium.core.db.tables import WebhookAttempt as AttemptRow
 from podium.core.errors import PodiumError
 from podium.core.settings import Settings
 from podium.core.tenants import utcnow
-from podium.core.webhooks.addresses import check_url
+from podium.core.webhooks.addresses import Pinned, check_url
 from podium.core.webhooks.endpoints import disable_endpoint, live_secrets, wants
 from podium.core.webhooks.events import event_type
 from podium.core.webhooks.signing import sign
@@ -165,7 +165,9 @@ class Outbox:
         error: str | None = None
         excerpt = ""
         try:
-            await check_url(endpoint["url"], bool(tenant["webhook_development"]))
+            target = Pinned(
+                endpoint["url"], await check_url(endpoint["url"], bool(tenant["webhook_development"]))
+            )
             timestamp = int(time.time())
             body = message["payload"].encode()
             headers = {
@@ -177,7 +179,9 @@ class Outbox:
                     live_secrets(endpoint, self.box, started), message["uid"], timestamp, body
                 ),
             }
-            response = await self._client().post(endpoint["url"], content=body, headers=headers)
+            response = await self._client().post(
+                target.url, content=body, headers={**headers, **target.headers}, extensions=target.extensions
+            )
             status = response.status_code
             excerpt = response.text[:500]
         except PodiumError as exc:

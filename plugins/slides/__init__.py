@@ -71,7 +71,7 @@ def page_url(deck_id: str, page: int) -> str:
 
 async def render_deck(ctx: PluginContext, deck: dict[str, Any], data: bytes) -> None:
     """Record the deck and start its rendering job; staff hear ``deck.ready`` (or ``deck.failed``)."""
-    from podium.plugins.slides.render import render_pages
+    from podium.plugins.slides.render import PdfError, render_pages
 
     async with ctx.lock():
         decks = await ctx.state.get("decks", {})
@@ -81,16 +81,21 @@ async def render_deck(ctx: PluginContext, deck: dict[str, Any], data: bytes) -> 
     folder = ctx.data_dir / deck["id"]
 
     async def job() -> None:
+        error = None
         try:
             await ctx.run_job(render_pages, data, folder, ctx.config["page_width"])
-            status = "ready"
+        except PdfError as exc:  # the PDF itself: too big to render, or broken past its first pages
+            log.warning("deck %s could not be rendered: %s", deck["id"], exc)
+            error = str(exc)
         except Exception:
             log.exception("rendering deck %s failed", deck["id"])
-            status = "failed"
+            error = "the deck could not be rendered"
         async with ctx.lock():
             decks = await ctx.state.get("decks", {})
             if deck["id"] in decks:
-                decks[deck["id"]]["status"] = status
+                decks[deck["id"]]["status"] = "failed" if error else "ready"
+                if error:
+                    decks[deck["id"]]["error"] = error
                 await ctx.state.set("decks", decks)
                 await ctx.send("deck", decks[deck["id"]], to="staff")
 

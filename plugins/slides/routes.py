@@ -14,7 +14,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import File
 
-from podium.core.auth import tokens
+from podium.core.auth.throttle import client_address
 from podium.core.errors import PodiumError
 from podium.core.plugins import STAFF, PluginContext
 from podium.core.rooms import get_room
@@ -34,7 +34,9 @@ async def _presenter_context(
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise PodiumError("token_missing", "send Authorization: Bearer <join token>", status=401)
-    claims = await tokens.verify(token.strip(), services.signing_key, tenant=tenant, room=room)
+    claims = await services.verify_join(
+        token.strip(), tenant=tenant, room=room, address=client_address(request)
+    )
     if claims.role not in STAFF:
         raise PodiumError("forbidden", "only hosts and moderators upload slides", status=403)
     host = services.plugins

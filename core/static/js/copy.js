@@ -43,6 +43,13 @@ export function terminalScreen(terminal, state) {
               : "We couldn’t verify this join link. Ask the organizer for a new one.",
       };
     case "forbidden":
+      if (reason === "participant_kicked") {
+        return {
+          icon: "userMinus",
+          title: "You were removed from this meeting",
+          body: "This link can’t be used to join again. Ask the organizer for a new one.",
+        };
+      }
       return {
         icon: "lock",
         title: "This link is for a different room",
@@ -73,6 +80,13 @@ export function terminalScreen(terminal, state) {
         title: "You left the meeting",
         body: state.room ? `You left ${state.room.name}.` : "",
         action: "rejoin",
+      };
+    case "throttled":
+      return {
+        icon: "lock",
+        title: "Too many attempts",
+        body: "Too many invalid links were tried from your network. Wait a minute, then try again.",
+        action: "retry",
       };
     case "gave_up":
       return {

@@ -18,6 +18,7 @@ export const TERMINAL_CLOSE = {
   4411: "kicked",
   4412: "replaced",
   4413: "denied",
+  4429: "throttled",
 };
 
 export const initialState = Object.freeze({
