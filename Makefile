@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements-lock.txt
 UV := uv==0.13.9
 
-.PHONY: run test install lock lint typecheck services schemas bench clean
+.PHONY: run test harden install lock lint typecheck services schemas bench clean
 
 # Exactly the versions in the lock (hash-checked), then Podium itself from this tree.
 $(STAMP): pyproject.toml $(LOCK)
@@ -38,6 +38,10 @@ run: $(STAMP)
 ## Install what the tests need, start PostgreSQL/Redis if down, lint, type-check and run the suite.
 test: $(STAMP) services lint typecheck
 	$(BIN)/pytest -n 2 --dist loadfile
+
+## The hardening suite alone, its fuzzers at 20x the examples of `make test` (docs/security.md).
+harden: $(STAMP) services
+	PODIUM_HARDEN_SCALE=$${PODIUM_HARDEN_SCALE:-20} $(BIN)/pytest -p no:xdist tests/hardening
 
 services:
 	bash scripts/test-services.sh

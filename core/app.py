@@ -21,6 +21,8 @@ from podium.core.api.auth import caller
 from podium.core.api.embed import EmbedOriginController, TenantController
 from podium.core.api.errors import exception_handlers
 from podium.core.api.keys import KeyController
+from podium.core.api.nul_bytes import refuse_nul_bytes
+from podium.core.api.openapi import ErrorResponses
 from podium.core.api.participants import RoomParticipantsController
 from podium.core.api.plugins import PluginController, plugin_asset_routers, plugin_routers
 from podium.core.api.recordings import RecordingController, RoomOutputsController, StreamingHostController
@@ -159,10 +161,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
             *plugin_asset_routers(services.plugins),
         ],
-        plugins=[channels],
+        # Error answers in the OpenAPI document, in Podium's shape (core/api/openapi.py).
+        plugins=[channels, ErrorResponses()],
         lifespan=[lifespan],
         dependencies={"services": Provide(lambda: services, use_cache=True, sync_to_thread=False)},
         exception_handlers=exception_handlers,
+        middleware=[refuse_nul_bytes],
         # REST bodies are small JSON documents; anything larger is refused with 413.
         request_max_body_size=256 * 1024,
         openapi_config=OpenAPIConfig(

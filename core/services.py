@@ -29,7 +29,7 @@ from podium.core.realtime.connection import CloseCode
 from podium.core.realtime.hub import Hub
 from podium.core.realtime.media_routing import MediaRouting
 from podium.core.realtime.room_actions import RoomActions
-from podium.core.rooms import find_room_by_id
+from podium.core.rooms import RoomInfo, find_room_by_id, get_room
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
 from podium.core.webhooks import Webhooks, register_event_type
@@ -175,6 +175,32 @@ class Services:
         return await self._throttled(
             address, tokens.verify(token, self.signing_key, tenant=tenant, room=room)
         )
+
+    async def admit_token(
+        self, token: str, *, tenant: str, room: str, address: str
+    ) -> tuple[tokens.JoinClaims, RoomInfo]:
+        """A join token that may enter ``room`` now, and the room: ``verify_join``, then the room
+        must exist and the token must not be spent by the room's end or a kick of its identity.
+
+        The WebSocket and every HTTP route that takes join tokens (slides uploads) ask this, so a
+        link that no longer opens the room opens nothing else either."""
+        claims = await self.verify_join(token, tenant=tenant, room=room, address=address)
+        info = await get_room(await self.tenant_by_slug(tenant), room)
+        # iat has whole seconds: a token minted in the second of the end still admits.
+        if info.ended_at is not None and claims.iat and claims.iat < int(info.ended_at.timestamp()):
+            raise PodiumError("room_ended", "this meeting has ended; ask for a new link", status=410)
+        # A kicked person's link is spent: only a token issued after the kick (a new decision of the
+        # embedder's) lets that identity back into this meeting.
+        kicked = await self.presence.kicked_at(info.id, claims.sub)
+        if (
+            kicked is not None
+            and (info.ended_at is None or kicked > info.ended_at)
+            and (not claims.iat or claims.iat <= int(kicked.timestamp()))
+        ):
+            raise PodiumError(
+                "participant_kicked", "you were removed from this meeting; ask the host for a new link", 403
+            )
+        return claims, info
 
     async def verify_viewer(self, token: str, *, tenant: str, room: str, address: str) -> str:
         """A viewer token's identity (``tokens.verify_viewer``), rate-limited like ``verify_join``."""

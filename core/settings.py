@@ -95,6 +95,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: Let RTMP destinations resolve to loopback/private addresses (development and tests only;
     #: otherwise a destination must be public, so nobody pushes streams into the internal network).
     streaming_private_addresses: bool = False
+    #: Let tenants turn on their webhook development flag (endpoints on loopback and private
+    #: addresses). Off by default: a tenant could otherwise point deliveries at the internal
+    #: network and read the answers in its delivery log (SSRF).
+    webhook_private_addresses: bool = False
     #: ``podium serve`` also runs background jobs (webhook deliveries): through arq when Redis is
     #: configured, in-process otherwise. Turn off when dedicated ``podium worker`` processes run them.
     serve_runs_jobs: bool = True

@@ -31,10 +31,11 @@ def dispose(deployment: Deployment) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Media work is CPU-heavy on a 2-core machine; the backend matrix is covered elsewhere.
-    if "deployment" in metafunc.fixturenames and metafunc.definition.get_closest_marker("embedded_only"):
-        metafunc.definition.add_marker(
-            pytest.mark.parametrize("deployment", ["sqlite-memory"], indirect=True)
-        )
+    if "deployment" not in metafunc.fixturenames:
+        return
+    for marker, backend in (("embedded_only", "sqlite-memory"), ("scaled_only", "postgres-redis")):
+        if metafunc.definition.get_closest_marker(marker):
+            metafunc.definition.add_marker(pytest.mark.parametrize("deployment", [backend], indirect=True))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

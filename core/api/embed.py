@@ -10,8 +10,11 @@ from litestar.params import Parameter
 from msgspec import UNSET, UnsetType
 
 from podium.core import embed
+from podium.core.api.openapi import errors
 from podium.core.db.tables import Tenant
 from podium.core.embed import EmbedOrigins
+from podium.core.errors import PodiumError
+from podium.core.services import Services
 from podium.core.tenants import Caller
 
 __all__ = ["EmbedOriginController", "TenantController"]
@@ -30,16 +33,16 @@ class EmbedOriginController(Controller):
         """Origins whose pages may frame this tenant's rooms."""
         return EmbedOrigins(origins=await embed.allowed_origins(caller.tenant.id))
 
-    @put("/")
+    @put("/", responses=errors(422))
     async def replace_origins(self, caller: Caller, data: EmbedOrigins) -> EmbedOrigins:
         """Replace the whole list."""
         return EmbedOrigins(origins=await embed.set_origins(caller.tenant, data.origins))
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=errors(422))
     async def add_origin(self, caller: Caller, data: OriginAdd) -> EmbedOrigins:
         return EmbedOrigins(origins=await embed.add_origin(caller.tenant, data.origin))
 
-    @delete("/", status_code=200)
+    @delete("/", status_code=200, responses=errors(422))
     async def remove_origin(
         self, caller: Caller, origin: Annotated[str, Parameter(max_length=255)]
     ) -> EmbedOrigins:
@@ -51,18 +54,23 @@ class TenantSettings(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     #: Webhook endpoints may point at loopback and private addresses (for local development).
     webhook_development: bool
+    #: Whether this server lets tenants turn ``webhook_development`` on
+    #: (the operator's ``PODIUM_WEBHOOK_PRIVATE_ADDRESSES``).
+    webhook_development_allowed: bool
 
 
 class TenantUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     webhook_development: bool | UnsetType = UNSET
 
 
-async def _tenant_settings(caller: Caller) -> TenantSettings:
+async def _tenant_settings(caller: Caller, services: Services) -> TenantSettings:
     row = await Tenant.select(Tenant.webhook_development).where(Tenant.id == caller.tenant.id).first()
+    allowed = services.settings.webhook_private_addresses
     return TenantSettings(
         slug=caller.tenant.slug,
         name=caller.tenant.name,
-        webhook_development=bool(row and row["webhook_development"]),
+        webhook_development=allowed and bool(row and row["webhook_development"]),
+        webhook_development_allowed=allowed,
     )
 
 
@@ -71,14 +79,22 @@ class TenantController(Controller):
     tags = ["tenant"]
 
     @get("/")
-    async def get_tenant(self, caller: Caller) -> TenantSettings:
+    async def get_tenant(self, caller: Caller, services: Services) -> TenantSettings:
         """The calling tenant and its switches."""
-        return await _tenant_settings(caller)
+        return await _tenant_settings(caller, services)
 
-    @patch("/")
-    async def update_tenant(self, caller: Caller, data: TenantUpdate) -> TenantSettings:
+    @patch("/", responses=errors(403))
+    async def update_tenant(self, caller: Caller, data: TenantUpdate, services: Services) -> TenantSettings:
+        """Change the tenant's switches; ``webhook_development`` only where the operator allows it."""
+        if data.webhook_development is True and not services.settings.webhook_private_addresses:
+            raise PodiumError(
+                "webhook_development_not_allowed",
+                "this server does not deliver webhooks to private addresses "
+                "(the operator sets PODIUM_WEBHOOK_PRIVATE_ADDRESSES for development)",
+                status=403,
+            )
         if not isinstance(data.webhook_development, UnsetType):
             await Tenant.update({Tenant.webhook_development: data.webhook_development}).where(
                 Tenant.id == caller.tenant.id
             )
-        return await _tenant_settings(caller)
+        return await _tenant_settings(caller, services)

@@ -44,7 +44,8 @@ def validation_error(_: Request[Any, Any, Any], exc: ValidationException) -> Res
 
 def http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return _body(code, str(exc.detail), exc.status_code)
+    # Litestar's own headers stay: a 405 lists the route's methods in ``Allow`` (RFC 9110).
+    return _body(code, str(exc.detail), exc.status_code, headers=exc.headers)
 
 
 def server_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -11,8 +11,10 @@ from litestar.params import Parameter
 from msgspec import Meta
 
 from podium.core import chat, rooms
+from podium.core.api.openapi import errors
 from podium.core.auth import tokens
 from podium.core.auth.permissions import Role
+from podium.core.db.tables import MAX_ROW_ID
 from podium.core.errors import PodiumError
 from podium.core.realtime.protocol import ChatItem, ParticipantInfo
 from podium.core.services import Services
@@ -60,7 +62,7 @@ class RoomParticipantsController(Controller):
     path = "/rooms/{slug:str}"
     tags = ["participants"]
 
-    @post("/tokens")
+    @post("/tokens", responses=errors(422))
     async def mint_token(
         self, caller: Caller, slug: str, data: TokenRequest, services: Services
     ) -> IssuedToken:
@@ -120,7 +122,7 @@ class RoomParticipantsController(Controller):
         room = await rooms.get_room(caller.tenant, slug)
         await services.actions.ask_mute(room, participant_id, data.kind, None)
 
-    @post("/lobby/{participant_id:str}/admit", status_code=204)
+    @post("/lobby/{participant_id:str}/admit", status_code=204, responses=errors(409))
     async def admit(self, caller: Caller, slug: str, participant_id: str, services: Services) -> None:
         room = await rooms.get_room(caller.tenant, slug)
         await services.actions.admit(room, participant_id, None)
@@ -142,7 +144,7 @@ class RoomParticipantsController(Controller):
         caller: Caller,
         slug: str,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-        before: Annotated[int | None, Parameter(ge=1)] = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ROW_ID)] = None,
     ) -> ChatPage:
         """The room's chat, newest page first, each page oldest to newest (private messages included)."""
         room = await rooms.get_room(caller.tenant, slug)

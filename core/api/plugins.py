@@ -9,6 +9,7 @@ from litestar import Controller, Router, get, put
 from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
+from podium.core.api.openapi import errors
 from podium.core.errors import PodiumError
 from podium.core.plugins.host import PluginHost, PluginInfo
 from podium.core.plugins.webhooks import full_name
@@ -105,7 +106,7 @@ class PluginController(Controller):
     async def get_plugin(self, caller: Caller, name: str, services: Services) -> PluginListing:
         return await _get(caller, name, services)
 
-    @put("/{name:str}")
+    @put("/{name:str}", responses=errors(422))
     async def set_plugin(
         self, caller: Caller, name: str, data: PluginSettings, services: Services
     ) -> PluginListing:

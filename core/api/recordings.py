@@ -16,11 +16,13 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, post, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 from litestar.response import Stream
 from msgspec import Meta
 
 from podium.core import rooms
+from podium.core.api.openapi import errors
 from podium.core.auth import tokens
 from podium.core.db.tables import RoomOutput, StreamingHost
 from podium.core.errors import PodiumError
@@ -69,13 +71,13 @@ class RoomOutputsController(Controller):
     path = "/rooms/{slug:str}"
     tags = ["recordings", "streaming"]
 
-    @post("/recordings", status_code=201)
+    @post("/recordings", status_code=201, responses=errors(403, 409, 503, 504))
     async def start_recording(self, caller: Caller, slug: str, services: Services) -> RecordingInfo:
         """Start recording the room (its composite and mixed audio); 409 if it already is."""
         room = await rooms.get_room(caller.tenant, slug)
         return await services.outputs.start_recording(room, "api")
 
-    @post("/recordings/stop", status_code=200)
+    @post("/recordings/stop", status_code=200, responses=errors(409, 503, 504))
     async def stop_recording(self, caller: Caller, slug: str, services: Services) -> RecordingInfo:
         """Stop the room's recording; it is then ``processing`` until ``ready`` (or ``failed``)."""
         room = await rooms.get_room(caller.tenant, slug)
@@ -87,7 +89,7 @@ class RoomOutputsController(Controller):
         room = await rooms.get_room(caller.tenant, slug)
         return await services.outputs.streams(room, caller.tenant.slug)
 
-    @post("/streams", status_code=201)
+    @post("/streams", status_code=201, responses=errors(409, 422, 503, 504))
     async def start_stream(
         self, caller: Caller, slug: str, data: StreamStart, services: Services
     ) -> StreamInfo:
@@ -97,19 +99,19 @@ class RoomOutputsController(Controller):
             return await services.outputs.add_destination(room, "api", data.destination)
         return await services.outputs.start_stream(room, "api", data.public)
 
-    @post("/streams/stop", status_code=200)
+    @post("/streams/stop", status_code=200, responses=errors(409))
     async def stop_streams(self, caller: Caller, slug: str, services: Services) -> list[StreamInfo]:
         """Stop every live output of the room."""
         room = await rooms.get_room(caller.tenant, slug)
         return await services.outputs.stop_stream(room, None)
 
-    @post("/streams/{stream_id:str}/stop", status_code=200)
+    @post("/streams/{stream_id:str}/stop", status_code=200, responses=errors(409))
     async def stop_stream(self, caller: Caller, slug: str, stream_id: str, services: Services) -> StreamInfo:
         """Stop one live output; the others go on."""
         room = await rooms.get_room(caller.tenant, slug)
         return (await services.outputs.stop_stream(room, stream_id))[0]
 
-    @post("/viewer-tokens", status_code=201)
+    @post("/viewer-tokens", status_code=201, responses=errors(422))
     async def mint_viewer_token(
         self, caller: Caller, slug: str, data: ViewerTokenRequest, services: Services
     ) -> ViewerToken:
@@ -137,7 +139,7 @@ class RecordingController(Controller):
     path = "/recordings"
     tags = ["recordings"]
 
-    @get("/")
+    @get("/", responses=errors(404))
     async def list_recordings(
         self,
         caller: Caller,
@@ -162,7 +164,14 @@ class RecordingController(Controller):
         row = await services.outputs.row(caller.tenant, recording_id, ("recording",))
         return services.outputs.recording_info(row, row["room_slug"])
 
-    @get("/{recording_id:str}/download")
+    @get(
+        "/{recording_id:str}/download",
+        media_type="video/mp4",
+        responses={
+            **errors(409, 410, 416),
+            206: ResponseSpec(bytes, description="the `Range` asked for", media_type="video/mp4"),
+        },
+    )
     async def download(
         self, caller: Caller, recording_id: str, request: Request[Any, Any, Any], services: Services
     ) -> Response[Any]:
@@ -178,7 +187,7 @@ class RecordingController(Controller):
             path, request.headers.get("range"), f"{recording_id}{path.suffix}", media_type
         )
 
-    @get("/{recording_id:str}/thumbnail")
+    @get("/{recording_id:str}/thumbnail", media_type="image/jpeg")
     async def thumbnail(self, caller: Caller, recording_id: str, services: Services) -> Response[bytes]:
         row = await services.outputs.row(caller.tenant, recording_id, ("recording",))
         path = services.outputs.thumbnail_path(caller.tenant.slug, recording_id)
@@ -190,7 +199,7 @@ class RecordingController(Controller):
             ) from exc
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
 
-    @delete("/{recording_id:str}")
+    @delete("/{recording_id:str}", responses=errors(409))
     async def delete_recording(self, caller: Caller, recording_id: str, services: Services) -> None:
         """Delete a finished recording and its files; 409 while it is still recording or processing."""
         row = await services.outputs.row(caller.tenant, recording_id, ("recording",))
@@ -217,7 +226,7 @@ class StreamingHostController(Controller):
         rows = await StreamingHost.select(StreamingHost.host).where(StreamingHost.tenant == caller.tenant.id)
         return StreamingHosts(hosts=sorted(r["host"] for r in rows))
 
-    @put("/")
+    @put("/", responses=errors(422))
     async def set_hosts(self, caller: Caller, data: StreamingHosts) -> StreamingHosts:
         """Replace the allow-list (``["a.rtmp.youtube.com", "*.contribute.live-video.net"]``)."""
         hosts = sorted({check_host_pattern(h) for h in data.hosts})

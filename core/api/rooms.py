@@ -9,6 +9,7 @@ from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
 from podium.core import rooms
+from podium.core.api.openapi import errors
 from podium.core.auth.throttle import rate_limited
 from podium.core.rooms import RoomCreate, RoomInfo, RoomUpdate
 from podium.core.services import Services
@@ -38,7 +39,7 @@ class RoomController(Controller):
         page = await rooms.list_rooms(caller.tenant, limit=limit, after=after)
         return RoomPage(rooms=page, next=page[-1].slug if len(page) == limit else None)
 
-    @post("/")
+    @post("/", responses=errors(409))
     async def create_room(self, caller: Caller, data: RoomCreate, services: Services) -> RoomInfo:
         """Create a room; its slug is unique within the tenant (``rate_limited`` past the tenant's rate)."""
         wait = await services.throttle.hit("rooms", str(caller.tenant.id), services.settings.rooms_per_minute)

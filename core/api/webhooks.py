@@ -10,7 +10,8 @@ import msgspec
 from litestar import Controller, delete, get, patch, post
 from litestar.params import Parameter
 
-from podium.core.db.tables import WebhookAttempt, WebhookMessage
+from podium.core.api.openapi import errors
+from podium.core.db.tables import MAX_ROW_ID, WebhookAttempt, WebhookMessage
 from podium.core.errors import PodiumError
 from podium.core.services import Services
 from podium.core.tenants import Caller
@@ -128,27 +129,33 @@ class WebhookController(Controller):
     async def list_endpoints(self, caller: Caller) -> list[EndpointInfo]:
         return await endpoints.list_endpoints(caller.tenant)
 
-    @post("/endpoints")
+    @post("/endpoints", responses=errors(422))
     async def create_endpoint(
         self, caller: Caller, data: EndpointCreate, services: Services
     ) -> EndpointCreated:
         """Add an endpoint; the answer holds its secret, shown only this once."""
-        return await endpoints.create_endpoint(caller.tenant, services.box, data)
+        return await endpoints.create_endpoint(
+            caller.tenant, services.box, data, services.settings.webhook_private_addresses
+        )
 
     @get("/endpoints/{endpoint_id:str}")
     async def get_endpoint(self, caller: Caller, endpoint_id: str) -> EndpointInfo:
         return endpoints.endpoint_info(await endpoints.endpoint_row(caller.tenant, endpoint_id))
 
-    @patch("/endpoints/{endpoint_id:str}")
-    async def update_endpoint(self, caller: Caller, endpoint_id: str, data: EndpointUpdate) -> EndpointInfo:
-        return await endpoints.update_endpoint(caller.tenant, endpoint_id, data)
+    @patch("/endpoints/{endpoint_id:str}", responses=errors(422))
+    async def update_endpoint(
+        self, caller: Caller, endpoint_id: str, data: EndpointUpdate, services: Services
+    ) -> EndpointInfo:
+        return await endpoints.update_endpoint(
+            caller.tenant, endpoint_id, data, services.settings.webhook_private_addresses
+        )
 
     @delete("/endpoints/{endpoint_id:str}")
     async def delete_endpoint(self, caller: Caller, endpoint_id: str) -> None:
         """Remove an endpoint with its delivery log; undelivered messages are dropped."""
         await endpoints.delete_endpoint(caller.tenant, endpoint_id)
 
-    @post("/endpoints/{endpoint_id:str}/rotate-secret", status_code=200)
+    @post("/endpoints/{endpoint_id:str}/rotate-secret", status_code=200, responses=errors(422))
     async def rotate_secret(
         self, caller: Caller, endpoint_id: str, data: RotateSecret, services: Services
     ) -> SecretRotated:
@@ -157,7 +164,7 @@ class WebhookController(Controller):
             caller.tenant, endpoint_id, services.box, services.settings.webhook_secret_overlap, data.secret
         )
 
-    @post("/endpoints/{endpoint_id:str}/test", status_code=202)
+    @post("/endpoints/{endpoint_id:str}/test", status_code=202, responses=errors(409))
     async def send_test(self, caller: Caller, endpoint_id: str, services: Services) -> MessageInfo:
         """Send a ``webhook.test`` event to this endpoint alone."""
         await endpoints.endpoint_row(caller.tenant, endpoint_id)
@@ -174,7 +181,7 @@ class WebhookController(Controller):
         caller: Caller,
         endpoint_id: str,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        before: int | None = None,
+        before: Annotated[int | None, Parameter(ge=1, le=MAX_ROW_ID)] = None,
         status: Annotated[str | None, Parameter(pattern="^(pending|delivered|failed)$")] = None,
     ) -> MessagePage:
         """The delivery log of one endpoint, newest first."""

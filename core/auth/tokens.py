@@ -25,6 +25,8 @@ MAX_TOKEN_BYTES = 4096
 #: The role of a viewer token: it lets its holder watch the room's live stream, nothing else
 #: (it is not a ``Role``: a viewer never joins the room, and ``verify`` refuses it).
 VIEWER: Final = "viewer"
+#: Every ``role`` a token may carry.
+_ROLES = (*(role.value for role in Role), VIEWER)
 
 
 class JoinClaims(msgspec.Struct, frozen=True):
@@ -85,6 +87,9 @@ async def verify(token: str, lookup: KeyLookup, *, tenant: str, room: str) -> Jo
         raise _unauthorized("token_invalid", f"join token claims: {exc}") from exc
     if not claims.sub or len(claims.sub) > 200 or len(claims.name) > 200:
         raise _unauthorized("token_invalid", "join token identity or name is empty or too long")
+    # PostgreSQL text cannot hold U+0000; no real name or identity has one.
+    if "\x00" in claims.sub or "\x00" in claims.name:
+        raise _unauthorized("token_invalid", "join token identity or name holds a NUL character")
     return claims
 
 
@@ -94,8 +99,8 @@ async def verify_viewer(token: str, lookup: KeyLookup, *, tenant: str, room: str
     if payload.get("role") != VIEWER:
         raise PodiumError("token_not_viewer", "watching a live stream takes a viewer token", status=403)
     identity = payload.get("sub")
-    if not isinstance(identity, str) or not identity or len(identity) > 200:
-        raise _unauthorized("token_invalid", "viewer token identity is empty or too long")
+    if not isinstance(identity, str) or not identity or len(identity) > 200 or "\x00" in identity:
+        raise _unauthorized("token_invalid", "viewer token identity is empty, too long or holds a NUL")
     return identity
 
 
@@ -131,6 +136,12 @@ async def _verified(token: str, lookup: KeyLookup, *, tenant: str, room: str) ->
         raise _unauthorized("token_not_yet_valid", "join token is not valid yet (nbf)") from exc
     except jwt.PyJWTError as exc:
         raise _unauthorized("token_invalid", f"join token rejected: {exc}") from exc
+    # A malformed token is malformed wherever it is presented: its shape is checked before the
+    # tenant and room it names (docs/join-tokens.md lists the checks in this order).
+    if not isinstance(payload.get("room"), str):
+        raise _unauthorized("token_invalid", "join token has no room (a string)")
+    if not isinstance(payload.get("role"), str) or payload["role"] not in _ROLES:
+        raise _unauthorized("token_invalid", f"join token role must be one of {', '.join(_ROLES)}")
     if tenant_slug != tenant:
         raise PodiumError("token_wrong_tenant", "join token belongs to another tenant", status=403)
     if payload.get("room") != room:

@@ -19,6 +19,7 @@ from piccolo.columns.defaults.uuid import UUID4
 from piccolo.table import Table
 
 __all__ = [
+    "MAX_ROW_ID",
     "TABLES",
     "ApiKey",
     "ChatMessage",
@@ -34,6 +35,10 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookMessage",
 ]
+
+#: The largest ``Serial`` id (32-bit on PostgreSQL): a cursor (``before=``) above it does not fit
+#: the column, and the database refuses the query rather than matching nothing.
+MAX_ROW_ID = 2**31 - 1
 
 
 class Tenant(Table, tablename="tenant"):

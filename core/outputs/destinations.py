@@ -12,7 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 from podium.core.errors import PodiumError
-from podium.core.network import is_public, resolve
+from podium.core.network import is_public, resolve, split_target
 
 __all__ = ["check_destination", "check_host_pattern", "host_allowed", "redact"]
 
@@ -50,19 +50,14 @@ def host_allowed(host: str, patterns: list[str]) -> bool:
 def _shape(url: str) -> tuple[str, int]:
     if len(url) > 2048:
         raise _invalid("an RTMP URL is at most 2048 characters")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("rtmp", "rtmps"):
-        raise _invalid("a destination is an rtmp:// or rtmps:// URL")
-    if not parts.hostname or parts.username or parts.password:
-        raise _invalid("an RTMP URL needs a host and carries no user name or password")
     try:
-        port = parts.port or (443 if parts.scheme == "rtmps" else 1935)
+        parts, host, port = split_target(url.strip(), {"rtmp": 1935, "rtmps": 443})
     except ValueError as exc:
-        raise _invalid("the RTMP URL's port is not valid") from exc
+        raise _invalid(f"not an RTMP destination: {exc}") from exc
     path = parts.path.strip("/")
     if "/" not in path or any(ch in url for ch in " \n\r\t"):
         raise _invalid("an RTMP URL names an application and a stream key: rtmp://host/app/key")
-    return parts.hostname, port
+    return host, port
 
 
 async def check_destination(url: str, allowed_hosts: list[str], allow_private: bool) -> None:

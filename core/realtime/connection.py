@@ -69,6 +69,11 @@ _SENT = WS_MESSAGES.labels(direction="out")
 
 #: Frames queued for a client that does not read; past this it is cut off.
 OUTBOX_LIMIT = 2048
+#: Commands other than chat, plugin commands and ``ping`` (each limited on its own) one connection
+#: may send: a burst, then a steady rate. Room for a browser's signalling (an offer and its
+#: candidates to five peers at once), none for one participant flooding a room with events.
+COMMAND_BURST = 200
+COMMAND_RATE = 50.0
 
 
 class Connection:
@@ -82,6 +87,7 @@ class Connection:
         self.me = me
         self.status: SessionStatus = "waiting"
         self.limiter = limiter
+        self.commands = RateLimiter(COMMAND_RATE, COMMAND_BURST)
         self.closed_by_server = False
         self._outbox: asyncio.Queue[str | _CloseRequest] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None

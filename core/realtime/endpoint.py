@@ -49,7 +49,6 @@ from podium.core.realtime.protocol import (
     decode_client,
     encode,
 )
-from podium.core.rooms import get_room
 from podium.core.services import Services
 from podium.core.tenants import utcnow
 
@@ -106,23 +105,9 @@ async def _admit(
     token = socket.query_params.get("token", "")
     if not token:
         raise PodiumError("token_missing", "connect with ?token=<join token>", status=401)
-    claims = await services.verify_join(token, tenant=tenant, room=room_slug, address=client_address(socket))
-    tenant_ref = await services.tenant_by_slug(tenant)
-    room = await get_room(tenant_ref, room_slug)
-    # iat has whole seconds: a token minted in the second of the end still admits.
-    if room.ended_at is not None and claims.iat and claims.iat < int(room.ended_at.timestamp()):
-        raise PodiumError("room_ended", "this meeting has ended; ask for a new link", status=410)
-    # A kicked person's link is spent: only a token issued after the kick (a new decision of the
-    # embedder's) lets that identity back into this meeting.
-    kicked = await services.presence.kicked_at(room.id, claims.sub)
-    if (
-        kicked is not None
-        and (room.ended_at is None or kicked > room.ended_at)
-        and (not claims.iat or claims.iat <= int(kicked.timestamp()))
-    ):
-        raise PodiumError(
-            "participant_kicked", "you were removed from this meeting; ask the host for a new link", 403
-        )
+    claims, room = await services.admit_token(
+        token, tenant=tenant, room=room_slug, address=client_address(socket)
+    )
     me = ParticipantInfo(
         id=str(uuid.uuid4()),
         identity=claims.sub,
@@ -159,6 +144,10 @@ async def _serve(services: Services, conn: Connection) -> str:
         except msgspec.DecodeError as exc:
             conn.error("malformed_json", str(exc))
             continue
+        except RecursionError:
+            # A frame of nested arrays or objects thousands deep: msgspec gives up on it.
+            conn.error("invalid_message", "the message is nested too deeply")
+            continue
         try:
             await _handle(services, conn, command)
         except PodiumError as exc:
@@ -172,7 +161,7 @@ def _ref_of(data: str | bytes) -> str | None:
     """The ``ref`` of a well-formed but invalid command, so its sender can match the error."""
     try:
         raw = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return None
     ref = raw.get("ref") if isinstance(raw, dict) else None
     return ref if isinstance(ref, str) and len(ref) <= 64 else None
@@ -190,6 +179,8 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         return
     if conn.status != "joined":
         raise PodiumError("in_lobby", "wait until a host or moderator lets you in", status=403)
+    if not isinstance(command, ChatSend | PluginCommand) and not conn.commands.allow():
+        raise PodiumError("rate_limited", "you are sending commands too fast", status=429)
     created: int | str | None = None
     if isinstance(command, ChatSend):
         _require(conn, _CHAT_ACTION.get(command.to, Action.CHAT_PRIVATE))

@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 Ref = Annotated[str, Meta(max_length=64)] | None
+#: Text Podium stores: anything but U+0000, which PostgreSQL cannot keep in a text column.
+_NO_NUL = r"^[^\x00]*$"
 ParticipantId = Annotated[str, Meta(min_length=1, max_length=64)]
 ChatAudience = Literal["everyone", "moderators", "participant"]
 LeaveReason = Literal["left", "kicked", "ended", "disconnected", "replaced", "denied"]
@@ -77,7 +79,7 @@ class _Command(msgspec.Struct, tag_field="type", forbid_unknown_fields=True, kw_
 class ChatSend(_Command, tag="chat.send"):
     """Send chat to everyone, to hosts and moderators, or privately to ``recipient``."""
 
-    text: str
+    text: Annotated[str, Meta(pattern=_NO_NUL)]
     to: ChatAudience = "everyone"
     recipient: ParticipantId | None = None
 
@@ -111,7 +113,7 @@ class EndRoom(_Command, tag="room.end"):
 class UpdateSelf(_Command, tag="self.update"):
     """Change one's own display name or announced media state."""
 
-    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=_NO_NUL)] | None = None
     audio_muted: bool | None = None
     video_muted: bool | None = None
     screen_sharing: bool | None = None

@@ -6,23 +6,18 @@ import ipaddress
 from urllib.parse import urlsplit, urlunsplit
 
 from podium.core.errors import PodiumError
-from podium.core.network import is_public, resolve
+from podium.core.network import is_public, resolve, split_target
 
 __all__ = ["Pinned", "check_url", "check_url_shape", "is_public"]
 
 
 def check_url_shape(url: str) -> tuple[str, int]:
     """``(host, port)`` of an http(s) URL without credentials; ``invalid_webhook_url`` otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PodiumError("invalid_webhook_url", "a webhook URL is an http:// or https:// URL", status=422)
-    if parts.username or parts.password:
-        raise PodiumError("invalid_webhook_url", "a webhook URL cannot carry credentials", status=422)
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
+        _, host, port = split_target(url, {"http": 80, "https": 443})
     except ValueError as exc:
-        raise PodiumError("invalid_webhook_url", "the webhook URL's port is not valid", status=422) from exc
-    return parts.hostname, port
+        raise PodiumError("invalid_webhook_url", f"not a webhook URL: {exc}", status=422) from exc
+    return host, port
 
 
 async def check_url(url: str, allow_private: bool) -> str | None:

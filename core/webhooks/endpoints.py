@@ -112,7 +112,10 @@ def _check_secret(secret: str) -> str:
     return secret if secret.startswith("whsec_") else "whsec_" + secret
 
 
-async def _allow_private(tenant: TenantRef) -> bool:
+async def _allow_private(tenant: TenantRef, operator_allows: bool) -> bool:
+    """The tenant develops locally, and the operator lets tenants do so."""
+    if not operator_allows:
+        return False
     row = await Tenant.select(Tenant.webhook_development).where(Tenant.id == tenant.id).first()
     return bool(row and row["webhook_development"])
 
@@ -135,11 +138,14 @@ async def list_endpoints(tenant: TenantRef) -> list[EndpointInfo]:
     return [endpoint_info(row) for row in rows]
 
 
-async def create_endpoint(tenant: TenantRef, box: SecretBox, data: EndpointCreate) -> EndpointCreated:
-    """Add an endpoint; its URL must resolve to a public address unless the tenant develops locally."""
+async def create_endpoint(
+    tenant: TenantRef, box: SecretBox, data: EndpointCreate, private_addresses: bool = False
+) -> EndpointCreated:
+    """Add an endpoint; its URL must resolve to a public address unless the tenant develops locally
+    (and ``private_addresses``, the operator's ``PODIUM_WEBHOOK_PRIVATE_ADDRESSES``, allows it)."""
     events = _check_events(data.events)
     secret = _check_secret(data.secret) if data.secret else generate_secret()
-    await check_url(data.url, await _allow_private(tenant))
+    await check_url(data.url, await _allow_private(tenant, private_addresses))
     uid = "we_" + secrets.token_hex(12)
     await WebhookEndpoint.insert(
         WebhookEndpoint(
@@ -155,11 +161,13 @@ async def create_endpoint(tenant: TenantRef, box: SecretBox, data: EndpointCreat
     return EndpointCreated(endpoint=endpoint_info(await endpoint_row(tenant, uid)), secret=secret)
 
 
-async def update_endpoint(tenant: TenantRef, uid: str, data: EndpointUpdate) -> EndpointInfo:
+async def update_endpoint(
+    tenant: TenantRef, uid: str, data: EndpointUpdate, private_addresses: bool = False
+) -> EndpointInfo:
     await endpoint_row(tenant, uid)
     values: dict[Any, Any] = {}
     if not isinstance(data.url, UnsetType):
-        await check_url(data.url, await _allow_private(tenant))
+        await check_url(data.url, await _allow_private(tenant, private_addresses))
         values[WebhookEndpoint.url] = data.url
     if not isinstance(data.description, UnsetType):
         values[WebhookEndpoint.description] = data.description

@@ -30,6 +30,7 @@ from podium.core.webhooks.addresses import Pinned, check_url
 from podium.core.webhooks.endpoints import disable_endpoint, live_secrets, wants
 from podium.core.webhooks.events import event_type
 from podium.core.webhooks.signing import sign
+from podium.core.webhooks.transport import delivery_client, post
 
 __all__ = ["DELIVER_JOB", "Outbox"]
 
@@ -166,7 +167,11 @@ class Outbox:
         excerpt = ""
         try:
             target = Pinned(
-                endpoint["url"], await check_url(endpoint["url"], bool(tenant["webhook_development"]))
+                endpoint["url"],
+                await check_url(
+                    endpoint["url"],
+                    self.settings.webhook_private_addresses and bool(tenant["webhook_development"]),
+                ),
             )
             timestamp = int(time.time())
             body = message["payload"].encode()
@@ -179,15 +184,13 @@ class Outbox:
                     live_secrets(endpoint, self.box, started), message["uid"], timestamp, body
                 ),
             }
-            response = await self._client().post(
-                target.url, content=body, headers={**headers, **target.headers}, extensions=target.extensions
-            )
-            status = response.status_code
-            excerpt = response.text[:500]
+            status, excerpt = await post(self._client(), target, body, headers, self.settings.webhook_timeout)
         except PodiumError as exc:
             error = f"{exc.code}: {exc.message}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except TimeoutError:
+            error = f"no complete answer within {self.settings.webhook_timeout:g} s"
         await AttemptRow.insert(
             AttemptRow(
                 message=message["id"],
@@ -244,8 +247,7 @@ class Outbox:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            # Redirects are not followed: a 3xx is a failed attempt, never a hop to another host.
-            self._http = httpx.AsyncClient(timeout=self.settings.webhook_timeout, follow_redirects=False)
+            self._http = delivery_client(self.settings.webhook_timeout)
         return self._http
 
     # ---- recovery and redelivery --------------------------------------------------------------------------

@@ -14,10 +14,10 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.response import File
 
+from podium.core.api.openapi import errors
 from podium.core.auth.throttle import client_address
 from podium.core.errors import PodiumError
 from podium.core.plugins import STAFF, PluginContext
-from podium.core.rooms import get_room
 from podium.core.services import Services
 
 __all__ = ["page_image", "upload_deck"]
@@ -34,7 +34,8 @@ async def _presenter_context(
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise PodiumError("token_missing", "send Authorization: Bearer <join token>", status=401)
-    claims = await services.verify_join(
+    # The same checks as joining: a link spent by a kick or the room's end uploads nothing.
+    claims, info = await services.admit_token(
         token.strip(), tenant=tenant, room=room, address=client_address(request)
     )
     if claims.role not in STAFF:
@@ -43,11 +44,33 @@ async def _presenter_context(
     enabled = await host.enabled(tenant)
     if "slides" not in enabled:
         raise PodiumError("plugin_not_enabled", "slides are not enabled for this room", status=403)
-    info = await get_room(await services.tenant_by_slug(tenant), room)
     return PluginContext(host, "slides", info, enabled["slides"]), claims
 
 
-@post("/{tenant:str}/{room:str}/decks", request_max_body_size=HARD_LIMIT, status_code=202)
+async def _read_pdf(request: Request[Any, Any, Any], max_mb: float) -> bytes:
+    """The upload, refused with 413 as soon as it is known to be over ``max_mb``: by its
+    Content-Length up front, else (a chunked body announces none) by the bytes that arrived,
+    so nobody makes the node buffer ``HARD_LIMIT`` bytes to learn the tenant allows fewer."""
+    limit = int(max_mb * 1024 * 1024)
+    too_large = f"PDFs are limited to {max_mb:g} MiB"
+    if (request.content_length or 0) > limit:
+        raise PodiumError("slides_too_large", too_large, status=413)
+    chunks: list[bytes] = []
+    received = 0
+    async for chunk in request.stream():
+        received += len(chunk)
+        if received > limit:
+            raise PodiumError("slides_too_large", too_large, status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@post(
+    "/{tenant:str}/{room:str}/decks",
+    request_max_body_size=HARD_LIMIT,
+    status_code=202,
+    responses=errors(401, 403, 410, 413, 415, 429),
+)
 async def upload_deck(
     request: Request[Any, Any, Any], services: Services, tenant: str, room: str, name: str = "slides.pdf"
 ) -> dict[str, Any]:
@@ -56,17 +79,7 @@ async def upload_deck(
     from podium.plugins.slides.render import PdfError, count_pages
 
     ctx, claims = await _presenter_context(request, services, tenant, room)
-    limit = int(ctx.config["max_upload_mb"] * 1024 * 1024)
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit:
-        raise PodiumError(
-            "slides_too_large", f"PDFs are limited to {ctx.config['max_upload_mb']:g} MiB", status=413
-        )
-    data = await request.body()
-    if len(data) > limit:
-        raise PodiumError(
-            "slides_too_large", f"PDFs are limited to {ctx.config['max_upload_mb']:g} MiB", status=413
-        )
+    data = await _read_pdf(request, ctx.config["max_upload_mb"])
     if not data.startswith(b"%PDF"):
         raise PodiumError("slides_not_pdf", "the upload is not a PDF file", status=415)
     try:
@@ -90,7 +103,7 @@ async def upload_deck(
     return deck
 
 
-@get("/decks/{deck:str}/pages/{page:int}", media_type="image/jpeg")
+@get("/decks/{deck:str}/pages/{page:int}", media_type="image/jpeg", responses=errors(404))
 async def page_image(services: Services, deck: str, page: int) -> File:
     """One rendered page of a deck."""
     path = services.settings.data_dir / "plugins" / "slides" / deck / f"{page}.jpg"

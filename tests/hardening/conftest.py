@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 
@@ -39,10 +38,10 @@ class Tally:
 
 
 @pytest.fixture
-def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
+def tally(request: pytest.FixtureRequest) -> Tally:
     """A tally named after the test module (``test_join_token_attacks`` → ``join token attacks``)."""
     module = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").replace("_", " ")
-    yield Tally(module)
+    return Tally(module)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -55,6 +55,8 @@ class Deployment:
             PODIUM_TURN_SECRET=TURN_SECRET,
             # The live-streaming tests push RTMP to an nginx on loopback.
             PODIUM_STREAMING_PRIVATE_ADDRESSES="true",
+            # Webhook tests deliver to receivers on loopback (the tenant's development flag).
+            PODIUM_WEBHOOK_PRIVATE_ADDRESSES="true",
             # Every test client calls from 127.0.0.1, and many tests present bad tokens on purpose:
             # the shared nodes keep the limit on but high; tests/hardening checks the real one.
             PODIUM_AUTH_FAILURES_PER_MINUTE="1000",

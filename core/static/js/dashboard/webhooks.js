@@ -38,7 +38,7 @@ export function mountWebhooks(root, api) {
           await ctx.reload();
         }), { class: "btn-danger" })),
     ));
-    const dev = h("input", { type: "checkbox", checked: tenant.webhook_development, "data-testid": "webhook-development" });
+    const dev = h("input", { type: "checkbox", checked: tenant.webhook_development, disabled: !tenant.webhook_development_allowed, "data-testid": "webhook-development" });
     dev.addEventListener("change", () => ctx.run(async () => {
       await api.patch("/tenant", { webhook_development: dev.checked });
       ctx.say(dev.checked ? "Endpoints may now point at local addresses." : "Only public addresses are allowed.");
@@ -48,7 +48,9 @@ export function mountWebhooks(root, api) {
     replaceChildren(ctx.body,
       shown,
       h("details", { class: "card" }, h("summary", { "data-testid": "new-endpoint" }, "New endpoint"), endpointForm(ctx, log)),
-      h("label", { class: "check" }, dev, "Development: allow loopback and private addresses (never in production)"),
+      h("label", { class: "check" }, dev, tenant.webhook_development_allowed
+        ? "Development: allow loopback and private addresses (never in production)"
+        : "Development mode (local receivers) is turned off on this server"),
       table(["URL", "Events", "State", ""], rows, "endpoints-table"),
       log);
   });
