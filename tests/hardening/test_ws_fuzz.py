@@ -46,6 +46,7 @@ from tests.hardening.wire import (
     many_candidates,
     many_sections,
     mutated,
+    overheard,
     real_offer,
     sdp_garbage,
     size_of,
@@ -159,9 +160,10 @@ async def test_fuzzed_frames_get_documented_errors_and_nobody_else_notices(
     fuzzer = await acme.join(room, "fuzz")
     await bystander.next("participant.joined")
     ids = [bystander.id, fuzzer.id, str(uuid.uuid4()), "x"]
-    sent = known_nasties(ids) + corpus(frames(ids, await real_offer()), examples(250))
+    sent = known_nasties(ids) + await corpus(frames(ids, await real_offer()), examples(250))
 
-    replies, _ = await exchange(fuzzer, sent)
+    async with overheard(bystander) as seen:
+        replies, _ = await exchange(fuzzer, sent)
     verdicts(tally, sent, replies)
 
     # Accepted commands show their documented effect; refused ones show nothing and store nothing.
@@ -171,7 +173,6 @@ async def test_fuzzed_frames_get_documented_errors_and_nobody_else_notices(
         m for m in chats if m.get("to", "everyone") == "everyone" or m.get("recipient") == bystander.id
     ]
     signals = [m for m in applied if m["type"] == "rtc.signal" and m.get("to") == bystander.id]
-    seen = await bystander.quiet(1.0)
     unexpected = [
         m
         for m in seen
@@ -383,13 +384,13 @@ async def test_fuzzed_plugin_commands_never_fail_a_plugin(plugin_tenant: TenantC
         dumps({"type": "plugin", "plugin": plugin, "action": action, "data": data, "ref": "n"})
         for plugin, action, data in nasties
     ]
-    sent += corpus(plugin_commands(ids), examples(40))
+    sent += await corpus(plugin_commands(ids), examples(40))
 
     # Paced under the plugin command limit (20, then 10 a second), so each reaches its plugin.
-    replies, events = await exchange(host, sent, pace=9.0, batch=5)
+    async with overheard(bystander) as seen:
+        replies, events = await exchange(host, sent, pace=9.0, batch=5)
     verdicts(tally, sent, replies, documented_plugin_errors())
     # No plugin failed on any of it, so none was switched off for the tenant.
-    seen = await bystander.quiet(1.0)
     assert {m["type"] for m in seen + events} <= {"plugin.event", "participant.joined"}
     enabled = {
         p["name"] for p in (await plugin_tenant.http.get("/plugins")).json()["plugins"] if p["enabled"]
@@ -442,16 +443,17 @@ async def test_garbage_signals_are_relayed_verbatim_to_their_target_alone(
     bystander = await acme.join(room, "bea")
     target = await acme.join(room, "tom")
     fuzzer = await acme.join(room, "fuzz")
-    sent = corpus(signals(target.id, await real_offer()), examples(80))
+    sent = await corpus(signals(target.id, await real_offer()), examples(80))
 
-    replies, _ = await exchange(fuzzer, sent)
+    async with overheard(target) as heard, overheard(bystander) as overheard_by_bystander:
+        replies, _ = await exchange(fuzzer, sent)
     verdicts(tally, sent, replies)
     for frame, reply in zip(sent, replies, strict=True):
         if reply[0]["type"] == "error" and reply[0]["code"] == "sdp_too_large":
             assert size_of(json.loads(frame)["description"]["sdp"]) > MAX_SDP
     # Podium relays signalling as it came (the browsers judge it), to the one it was for.
     applied = accepted(sent, replies)
-    got = [m for m in await target.quiet(1.0) if m["type"] == "rtc.signal"]
+    got = [m for m in heard if m["type"] == "rtc.signal"]
     assert len(got) == len(applied)
     for message, relayed in zip(applied, got, strict=True):
         assert relayed["from"] == fuzzer.id
@@ -461,7 +463,7 @@ async def test_garbage_signals_are_relayed_verbatim_to_their_target_alone(
             assert {k: v for k, v in relayed["candidate"].items() if v is not None} == {
                 k: v for k, v in message["candidate"].items() if v is not None
             }
-    assert [m for m in await bystander.quiet(0.3) if m["type"] != "participant.joined"] == []
+    assert [m for m in overheard_by_bystander if m["type"] != "participant.joined"] == []
     assert (await bystander.request({"type": "chat.send", "text": "still here"}))["type"] == "ack"
     await healthy(acme, room)
 
@@ -484,7 +486,7 @@ async def test_garbage_offers_leave_the_mcu_and_its_room_working(
         many_candidates(real, 400),
         many_sections(real, 400),
         huge_fingerprint(real, 9_000),
-        *corpus(sdp_garbage(real), examples(40)),
+        *(await corpus(sdp_garbage(real), examples(40))),
     ]
     sent: list[Frame] = [dumps({"type": "media.offer", "sdp": sdp, "ref": "o"}) for sdp in offers]
     sent = [frame for frame in sent if size_of(frame) <= FRAME_BUDGET]

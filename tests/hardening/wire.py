@@ -8,11 +8,12 @@ code the server sends but the docs do not list fails the fuzzers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -83,8 +84,15 @@ ERRORS = documented_errors()
 # ---- corpora from hypothesis ----------------------------------------------------------------------------
 
 
-def corpus(strategy: st.SearchStrategy[T], count: int) -> list[T]:
-    """``count`` examples of ``strategy``: hypothesis generates them, the test sends them itself."""
+async def corpus(strategy: st.SearchStrategy[T], count: int) -> list[T]:
+    """``count`` examples of ``strategy``: hypothesis generates them, the test sends them itself.
+
+    Generated in a thread: thousands of examples take seconds, during which the test's open
+    sockets must go on answering the server's (and their own) keepalive pings."""
+    return await asyncio.to_thread(_collect, strategy, count)
+
+
+def _collect(strategy: st.SearchStrategy[T], count: int) -> list[T]:
     found: list[T] = []
 
     @settings(
@@ -245,6 +253,29 @@ def sdp_garbage(real: str) -> st.SearchStrategy[str]:
 
 def size_of(frame: Frame) -> int:
     return len(frame if isinstance(frame, bytes) else frame.encode())
+
+
+@contextlib.asynccontextmanager
+async def overheard(*members: Member) -> AsyncIterator[list[Message]]:
+    """Everything ``members`` receive while the block runs, read as it arrives.
+
+    A socket nobody reads stops reading the wire once its buffer fills, and with it the
+    keepalive pongs: over a long fuzz run, a bystander left unread would time out."""
+    heard: list[Message] = []
+
+    async def read(member: Member) -> None:
+        while True:
+            heard.append(await member.recv(3600))
+
+    tasks = [asyncio.create_task(read(m)) for m in members]
+    try:
+        yield heard
+    finally:
+        for task in tasks:
+            task.cancel()  # websockets' recv() may be cancelled without losing a message
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for member in members:
+        heard.extend(await member.quiet(1.0))
 
 
 async def exchange(
