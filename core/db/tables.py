@@ -22,6 +22,9 @@ __all__ = [
     "MAX_ROW_ID",
     "TABLES",
     "ApiKey",
+    "Breakout",
+    "BreakoutAssignment",
+    "BreakoutRound",
     "ChatMessage",
     "EmbedOrigin",
     "ParticipantSession",
@@ -82,6 +85,10 @@ class Room(Table, tablename="room"):
     ended_at = Timestamptz(null=True, default=None)
     #: How media flows right now in an ``auto`` room (p2p | mcu); switches with the head count.
     live_media = Varchar(length=4, default="p2p")
+    #: Webinar: attendees watch and listen without publishing until a host puts them on stage.
+    webinar = Boolean(default=False)
+    #: A breakout room's main room (its id); ``None`` for the rooms a tenant creates.
+    parent = Integer(null=True, default=None, index=True)
 
 
 class ParticipantSession(Table, tablename="participant_session"):
@@ -101,8 +108,14 @@ class ParticipantSession(Table, tablename="participant_session"):
     joined_at = Timestamptz()
     last_seen_at = Timestamptz()
     left_at = Timestamptz(null=True, default=None)
-    #: left | kicked | ended | disconnected | replaced | denied
+    #: left | kicked | ended | disconnected | replaced | denied | moved
     leave_reason = Varchar(length=16, null=True, default=None)
+    #: May publish camera and microphone (false for a webinar's attendees until put on stage).
+    on_stage = Boolean(default=True)
+    #: When the participant raised their hand, while it is up.
+    hand_raised_at = Timestamptz(null=True, default=None)
+    #: A webinar attendee past the room's interactive capacity: watches the live stream (HLS).
+    viewer = Boolean(default=False)
 
 
 class ChatMessage(Table, tablename="chat_message"):
@@ -240,6 +253,41 @@ class RoomOutput(Table, tablename="room_output"):
     error = Text(null=True, default=None)
 
 
+class BreakoutRound(Table, tablename="breakout_round"):
+    """One opening of a room's breakouts, from ``open`` to ``close`` (or its timer)."""
+
+    id = Serial(primary_key=True)
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade, index=True)
+    opened_at = Timestamptz()
+    opened_by = Varchar(length=200, null=True, default=None)
+    #: When the timer closes the breakouts (``None``: until a host closes them).
+    ends_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    #: Attendees may pick their breakout themselves.
+    allow_choice = Boolean(default=False)
+
+
+class Breakout(Table, tablename="breakout"):
+    """A breakout of a round: a room of its own (``room``), numbered from 1."""
+
+    id = Serial(primary_key=True)
+    # No index: its name would be ``breakout_round``, the round table's own name (SQLite keeps
+    # tables and indexes in one namespace); a round has a handful of breakouts.
+    round = ForeignKey(references=BreakoutRound, on_delete=OnDelete.cascade)
+    room = ForeignKey(references=Room, on_delete=OnDelete.cascade)
+    position = Integer()
+    name = Varchar(length=200)
+
+
+class BreakoutAssignment(Table, tablename="breakout_assignment"):
+    """Where an identity belongs during a round (a breakout, or ``None``: the main room)."""
+
+    id = Serial(primary_key=True)
+    round = ForeignKey(references=BreakoutRound, on_delete=OnDelete.cascade, index=True)
+    identity = Varchar(length=200)
+    breakout = ForeignKey(references=Breakout, on_delete=OnDelete.cascade, null=True, default=None)
+
+
 class StreamingHost(Table, tablename="streaming_host"):
     """A host the tenant may push RTMP streams to (``a.rtmp.youtube.com``, ``*.live-video.net``)."""
 
@@ -263,4 +311,7 @@ TABLES: tuple[type[Table], ...] = (
     PluginState,
     RoomOutput,
     StreamingHost,
+    BreakoutRound,
+    Breakout,
+    BreakoutAssignment,
 )
