@@ -10,6 +10,11 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
   encodes its own (one VP8 and one Opus encoder per participant).
 - ``mcu_nolevels`` (on request): ``mcu`` with participants whose audio packets
   carry no level (RFC 6464), so the node decodes everyone's audio, silent or not.
+- ``webinar`` (on request): the room is a webinar; the last ``--viewers K`` of the N
+  are its audience, off stage and view-only (they offer to receive only, as the web
+  client does there), the others moderators on stage who publish. Run beside ``mcu``
+  at two or more N with the same stage (``--viewers`` left out: all but 4), the bench
+  prints the node's marginal CPU per publishing participant and per view-only attendee.
 
 Participants are ``bench/mcu_load.py`` processes (pinned to ``--load-cpus``):
 each sends its own colour (VP8, a timestamp drawn into the picture) and a tone
@@ -29,6 +34,7 @@ connected (after a warm-up), its packets from the node's own counters
     python bench/mcu.py --participants 20 --variants mcu record live --rtmp local
     python bench/mcu.py --participants 20 --variants mcu live --repeat 3   # alternate, ratio of medians
     python bench/mcu.py --rooms 4 --participants 4 --variants mcu record   # 4 rooms of 4, each recorded
+    python bench/mcu.py --participants 4 16 --variants mcu webinar --repeat 3   # publisher vs view-only cost
 
 Receivers take the 720p composite unless ``--full-size K`` says only the first K
 do: the rest ask for 360p (``max_height``, as a small embedded player does), a
@@ -152,6 +158,8 @@ class Result:
     feeds: str
     #: Which round of ``--repeat`` (variants alternate within a round).
     round_no: int = 1
+    #: Of the N, view-only attendees (the ``webinar`` variant's audience).
+    viewers: int = 0
 
 
 async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
@@ -214,19 +222,26 @@ async def _open_room(
 ) -> tuple[str, list[LoadSpec]]:
     """One MCU room with its outputs started on the node, and the load specs that fill it."""
     slug = f"bench-{variant.replace('_', '-')}-{n}-{uuid.uuid4().hex[:4]}"
+    webinar = variant == "webinar"
+    viewers = audience(args, n) if webinar else 0
     async with httpx.AsyncClient(
         base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {secret}"}, timeout=30
     ) as api:
-        room = (
-            await api.post(
-                "/rooms", json={"slug": slug, "name": slug, "media_mode": "mcu", "max_participants": 100}
-            )
-        ).json()
+        settings = {
+            "slug": slug,
+            "name": slug,
+            "media_mode": "mcu",
+            "max_participants": 100,
+            "webinar": webinar,
+        }
+        room = (await api.post("/rooms", json=settings)).json()
     key = f"podium:{room['id']}"
     await node.request(lambda i: control.OpenRoom(id=i, room=key, naive=variant == "naive"))
     await start_outputs(node, key, variant, Path(args.output_dir), args.rtmp)
     identities = [f"p{k:03d}" for k in range(n)]
-    tokens = await mint_tokens(base, secret, slug, identities)
+    # A webinar's stage: moderators (on stage, publishing); its audience: attendees (off stage).
+    roles = ["moderator"] * (n - viewers) if webinar else []
+    tokens = await mint_tokens(base, secret, slug, identities, roles)
     spec = LoadSpec(
         ws_url=base.replace("http", "ws", 1),
         tenant=tenant,
@@ -244,7 +259,22 @@ async def _open_room(
     processes = max(1, args.load_processes // args.rooms)
     people = list(zip(identities, tokens, strict=True))
     probes = max(1, round(args.probes / args.rooms))
-    return key, plan(spec, people, processes, loud=3, full_size=args.full_size, probes=probes)
+    stage = plan(
+        spec,
+        people,
+        processes,
+        loud=min(3, n - viewers),
+        full_size=args.full_size,
+        probes=probes,
+        viewers=viewers,
+    )
+    return key, stage
+
+
+def audience(args: argparse.Namespace, n: int) -> int:
+    """How many of ``n`` the ``webinar`` variant seats off stage: ``--viewers``, else all but 4."""
+    wanted = args.viewers if args.viewers is not None else n - 4
+    return max(0, min(n - 1, wanted))
 
 
 async def run_variant(
@@ -318,6 +348,7 @@ async def run_variant(
         rss_mb=round(peak_rss),
         load_cores=summary["load_cpu_cores"],
         feeds=feeds,
+        viewers=audience(args, n // args.rooms) * args.rooms if variant == "webinar" else 0,
     )
 
 
@@ -361,7 +392,7 @@ def ratios(results: list[Result]) -> list[str]:
         if naive and _median(mcu, "cpu_ms_per_participant_s"):
             ratio = _median(naive, "cpu_ms_per_participant_s") / _median(mcu, "cpu_ms_per_participant_s")
             lines.append(f"\nN={n}: naive / mcu CPU per participant-second = {ratio:.1f}x")
-        for extra in [v for v in runs if v not in ("mcu", "naive")]:
+        for extra in [v for v in runs if v not in ("mcu", "naive", "webinar")]:
             if not _median(mcu, "server_cores"):
                 continue
             added = _median(runs[extra], "server_cores") / _median(mcu, "server_cores") - 1
@@ -374,6 +405,46 @@ def ratios(results: list[Result]) -> list[str]:
                 )
                 line += f" (medians of {len(runs[extra])} rounds; round by round {each})"
             lines.append(line)
+    return lines + marginal_costs(results)
+
+
+def marginal_costs(results: list[Result]) -> list[str]:
+    """The node's CPU for one more publishing participant (``mcu`` across N) and for one more
+    view-only attendee (``webinar`` across N with the same stage), of medians over rounds."""
+
+    def line(variant: str) -> dict[int, tuple[float, int]]:
+        by_n: dict[int, list[Result]] = {}
+        for r in results:
+            if r.variant == variant:
+                by_n.setdefault(r.n, []).append(r)
+        return {n: (_median(runs, "server_cores"), runs[0].viewers) for n, runs in sorted(by_n.items())}
+
+    mcu, webinar = line("mcu"), line("webinar")
+    lines = []
+    publisher = viewer = None
+    if len(mcu) >= 2:
+        (n0, (c0, _)), *_, (n1, (c1, _)) = mcu.items()
+        publisher = (c1 - c0) / (n1 - n0) * 1000
+        lines.append(
+            f"\nper publishing participant (mcu, N={n0}→{n1}): {publisher:.1f} ms of node CPU per second"
+        )
+    if len(webinar) >= 2:
+        (n0, (c0, v0)), *_, (n1, (c1, v1)) = webinar.items()
+        if n1 - v1 == n0 - v0 and v1 > v0:  # the same stage: only the audience grew
+            viewer = (c1 - c0) / (v1 - v0) * 1000
+            lines.append(
+                f"per view-only attendee (webinar, {v0}→{v1} viewers): {viewer:.1f} ms of node CPU per second"
+            )
+    if publisher and viewer:
+        lines.append(
+            f"a view-only attendee costs the node {viewer / publisher:.0%} of a publishing participant"
+        )
+    for n, (cores, viewers) in webinar.items():
+        if viewers and n in mcu:
+            saved = (mcu[n][0] - cores) / viewers * 1000
+            lines.append(
+                f"N={n}: each of {viewers} view-only attendees saves {saved:.1f} ms/s against publishing"
+            )
     return lines
 
 
@@ -449,7 +520,15 @@ def main(argv: list[str] | None = None) -> None:
         "--rooms", type=int, default=1, help="rooms at once, each with N participants (and its outputs)"
     )
     parser.add_argument(
-        "--variants", nargs="+", default=["mcu", "naive"], choices=["mcu", "naive", "mcu_nolevels", *OUTPUTS]
+        "--variants",
+        nargs="+",
+        default=["mcu", "naive"],
+        choices=["mcu", "naive", "mcu_nolevels", "webinar", *OUTPUTS],
+    )
+    parser.add_argument(
+        "--viewers",
+        type=int,
+        help="webinar: view-only attendees of each room's N (default: all but a stage of 4)",
     )
     parser.add_argument(
         "--output-dir", default=tempfile.gettempdir(), help="recordings and HLS of record/live"

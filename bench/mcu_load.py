@@ -93,6 +93,8 @@ class ParticipantSpec(msgspec.Struct, frozen=True):
     #: Decodes the composite and the mix, reads the composite's timestamps (``latency_hz``) and
     #: times the mix; the others count both without decoding, so one load core carries more.
     probe: bool = True
+    #: A webinar's off-stage attendee: offers to receive only, sends nothing (``view_only``).
+    view_only: bool = False
 
 
 class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -229,15 +231,19 @@ def merge(reports: Sequence[LoadReport]) -> LoadReport:
 # ---- planning --------------------------------------------------------------------------------------------
 
 
-async def mint_tokens(base_url: str, api_secret: str, room: str, identities: Sequence[str]) -> list[str]:
-    """Join tokens (attendee) for ``identities``, minted through the REST API with the tenant's secret."""
+async def mint_tokens(
+    base_url: str, api_secret: str, room: str, identities: Sequence[str], roles: Sequence[str] = ()
+) -> list[str]:
+    """Join tokens for ``identities`` (``roles[i]``, attendee where none is given), minted through the
+    REST API with the tenant's secret."""
     async with httpx.AsyncClient(
         base_url=f"{base_url}/api/v1", headers={"Authorization": f"Bearer {api_secret}"}, timeout=30
     ) as api:
         tokens = []
-        for identity in identities:
+        for i, identity in enumerate(identities):
+            role = roles[i] if i < len(roles) else "attendee"
             response = await api.post(
-                f"/rooms/{room}/tokens", json={"identity": identity, "name": identity.title()}
+                f"/rooms/{room}/tokens", json={"identity": identity, "name": identity.title(), "role": role}
             )
             response.raise_for_status()
             tokens.append(str(response.json()["token"]))
@@ -251,14 +257,16 @@ def plan(
     loud: int = 3,
     full_size: int | None = None,
     probes: int | None = None,
+    viewers: int = 0,
 ) -> list[LoadSpec]:
     """Spread (identity, token) pairs over ``processes`` copies of ``base``; the first ``loud`` speak.
 
     The first ``full_size`` take the composite at whatever size their link allows (720p on
     loopback), the others ask for 360p (small players); None: everyone full size. The
     ``probes`` after the first (whose tone is gated) decode the composite and the mix and time
-    them; the rest only count their frames (None: everyone decodes). Colours and tones go
-    round the palette (ten of each), so with more than ten participants some share a colour."""
+    them; the rest only count their frames (None: everyone decodes). The last ``viewers`` are
+    view-only (a webinar's audience: they send nothing). Colours and tones go round the palette
+    (ten of each), so with more than ten participants some share a colour."""
     people = [
         ParticipantSpec(
             identity=identity,
@@ -270,6 +278,7 @@ def plan(
             gated=i == 0 and loud > 0,
             # The gated speaker cannot time its own tone: the probes are the ones after it.
             probe=probes is None or 1 <= i <= probes or len(tokens) == 1,
+            view_only=i >= len(tokens) - viewers,
         )
         for i, (identity, token) in enumerate(tokens)
     ]
@@ -312,6 +321,7 @@ async def _join(
             audio_levels=spec.audio_levels,
             gated_audio=who.gated,
             onset_hz=None if who.gated or not who.probe else spec.gated_hz,
+            view_only=who.view_only,
         )
         await participant.wait_mcu_connected(spec.connect_timeout_s - (time.monotonic() - started))
         return participant, time.monotonic() - started, ""

@@ -18,6 +18,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from podium.core import __version__
 from podium.core.api.auth import caller
+from podium.core.api.breakouts import BreakoutController
 from podium.core.api.embed import EmbedOriginController, TenantController
 from podium.core.api.errors import exception_handlers
 from podium.core.api.keys import KeyController
@@ -27,6 +28,7 @@ from podium.core.api.participants import RoomParticipantsController
 from podium.core.api.plugins import PluginController, plugin_asset_routers, plugin_routers
 from podium.core.api.recordings import RecordingController, RoomOutputsController, StreamingHostController
 from podium.core.api.rooms import RoomController
+from podium.core.api.stage import StageController
 from podium.core.api.watch import watch_routes
 from podium.core.api.webhooks import WebhookController
 from podium.core.db.engine import bind, close, engine_for
@@ -36,6 +38,7 @@ from podium.core.health import healthz, metrics_endpoint, readyz
 from podium.core.realtime.endpoint import room_socket
 from podium.core.services import Services, make_channels
 from podium.core.settings import Settings
+from podium.core.webinar.page import WEBINAR_META, is_webinar
 
 __all__ = ["create_app"]
 
@@ -65,6 +68,8 @@ async def room_page(request: Request[Any, Any, Any], tenant: str, room: str) -> 
         if origin and (origin in allowed or origin == _own_origin(request)):
             meta = f'<meta name="podium-embed-origin" content="{escape(origin)}">'
             html = html.replace(b"<!--podium:embed-->", meta.encode(), 1)
+    if await is_webinar(tenant, room):
+        html = html.replace(b"<!--podium:webinar-->", WEBINAR_META, 1)
     policy = " ".join(["frame-ancestors", "'self'", *allowed])
     return Response(
         html,
@@ -133,6 +138,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             RoomController,
             RoomParticipantsController,
+            StageController,
+            BreakoutController,
             KeyController,
             EmbedOriginController,
             TenantController,

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from litestar.types import ControllerRouterHandler
 
     from podium.core.auth.permissions import Role
+    from podium.core.breakouts.messages import BreakoutsInfo
     from podium.core.plugins.context import PluginContext
     from podium.core.plugins.types import ClientAssets, Layout, PluginAction, Recording, WebhookEventType
     from podium.core.realtime.protocol import ChatAudience, LeaveReason, ParticipantInfo
@@ -97,6 +98,38 @@ async def podium_participant_left(
 @hookspec
 async def podium_participant_role_changed(ctx: PluginContext, participant_id: str, role: Role) -> None:
     """A host, moderator or the tenant gave ``participant_id`` a new ``role``."""
+
+
+@hookspec
+async def podium_participant_stage_changed(
+    ctx: PluginContext, participant: ParticipantInfo, on_stage: bool
+) -> None:
+    """Webinars: a host, moderator or the tenant put ``participant`` on stage (``on_stage``: they
+    may publish now) or took them off it (view-only again)."""
+
+
+# ---- breakout rooms ----------------------------------------------------------------------------------
+
+
+@hookspec
+async def podium_breakouts_opened(ctx: PluginContext, breakouts: BreakoutsInfo) -> None:
+    """A host opened breakout rooms of the room (``ctx`` is the main room's); everyone assigned
+    is on the way there. Each breakout is a room of its own: the plugin's other hooks run there
+    with that room's context (a poll started in a breakout stays in it)."""
+
+
+@hookspec
+async def podium_breakouts_closed(ctx: PluginContext, reason: str) -> None:
+    """The room's breakouts closed: ``closed`` (a host or the API), ``timer``, or ``ended`` (the
+    main room ended); everyone in them is on the way back."""
+
+
+@hookspec
+async def podium_participant_moved(
+    ctx: PluginContext, participant: ParticipantInfo, breakout: str | None
+) -> None:
+    """``participant`` is moving to the breakout room ``breakout`` (its slug), or back to the
+    main room (``None``). ``ctx`` is the main room's."""
 
 
 # ---- messages, snapshot, chat ------------------------------------------------------------------------

@@ -151,6 +151,7 @@ class MediaClient:
         video_muted: bool,
         screen_sharing: bool = False,
         max_height: int | None = None,
+        publish: bool = True,
     ) -> str:
         self.rooms.add(room)
         ok = await self.request(
@@ -164,6 +165,7 @@ class MediaClient:
                 video_muted=video_muted,
                 screen_sharing=screen_sharing,
                 max_height=max_height,
+                publish=publish,
             )
         )
         assert ok.sdp is not None

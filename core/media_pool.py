@@ -179,6 +179,7 @@ class MediaPool:
         video_muted: bool,
         screen_sharing: bool = False,
         max_height: int | None = None,
+        publish: bool = True,
     ) -> str:
         url = await self._node_for(room)
         try:
@@ -191,6 +192,7 @@ class MediaPool:
                 video_muted=video_muted,
                 screen_sharing=screen_sharing,
                 max_height=max_height,
+                publish=publish,
             )
         except PodiumError as exc:
             if exc.code == "node_draining":

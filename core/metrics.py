@@ -124,6 +124,23 @@ class _SnapshotCollector(Collector):
             "Uplink audio packets a media node left undecoded (their sender marked them quiet)",
             labels=["node"],
         )
+        uplink = CounterMetricFamily(
+            "podium_media_node_uplink_frames",
+            "Uplink video frames and audio packets a media node decoded, by whether the sender was "
+            "on stage (off: a webinar's view-only attendee; always 0)",
+            labels=["node", "stage"],
+        )
+        viewers = GaugeMetricFamily(
+            "podium_media_node_viewers",
+            "Participants a media node sends to but decodes nothing of",
+            labels=["node"],
+        )
+        for node in s.media_nodes:
+            off_stage = node.stats.get("viewer_uplink_frames", 0)
+            uplink.add_metric([node.url, "on"], node.stats.get("uplink_frames", 0) - off_stage)
+            uplink.add_metric([node.url, "off"], off_stage)
+            viewers.add_metric([node.url], node.stats.get("viewers", 0))
+        yield from (uplink, viewers)
         for node in s.media_nodes:
             cpu.add_metric([node.url], node.cpu_percent)
             load.add_metric([node.url], node.participants)

@@ -37,6 +37,9 @@ _COLUMNS = (
     P.video_muted,
     P.screen_sharing,
     P.joined_at,
+    P.on_stage,
+    P.hand_raised_at,
+    P.viewer,
 )
 
 
@@ -50,6 +53,9 @@ def _info(row: dict[str, Any]) -> ParticipantInfo:
         video_muted=row["video_muted"],
         screen_sharing=row["screen_sharing"],
         joined_at=row["joined_at"],
+        on_stage=row["on_stage"],
+        hand_raised_at=row["hand_raised_at"],
+        viewer=row["viewer"],
     )
 
 
@@ -93,6 +99,8 @@ class Presence:
                 node_id=self.node_id,
                 joined_at=me.joined_at,
                 last_seen_at=utcnow(),
+                on_stage=me.on_stage,
+                viewer=me.viewer,
             )
         )
 
@@ -113,8 +121,13 @@ class Presence:
         )
         return sorted({int(row["room"]) for row in rows})
 
-    async def count_joined(self, room_id: int) -> int:
-        return int(await P.count().where((P.room == room_id) & (P.status == "joined") & self._fresh()))
+    async def count_joined(self, room_id: int, *, viewers: bool | None = None) -> int:
+        """Joined participants; ``viewers=False``: only those on WebRTC (a webinar's interactive
+        seats), ``True``: only its overflow viewers (HLS)."""
+        where = (P.room == room_id) & (P.status == "joined") & self._fresh()
+        if viewers is not None:
+            where &= P.viewer == viewers
+        return int(await P.count().where(where))
 
     async def session(self, participant_id: str) -> ParticipantInfo | None:
         """A participant as they were, whatever their status now (for reports after they left)."""
@@ -157,11 +170,29 @@ class Presence:
         recently = utcnow() - timedelta(seconds=within)
         return bool(latest["leave_reason"] in ("disconnected", "replaced") and latest["left_at"] > recently)
 
+    async def was_on_stage(self, room_id: int, identity: str, within: float) -> bool:
+        """Whether ``identity``'s latest stay in the room was on stage and only dropped (or was
+        replaced) lately: a speaker whose connection blinked comes back on stage."""
+        latest = (
+            await P.select(P.on_stage, P.viewer, P.leave_reason, P.left_at)
+            .where((P.room == room_id) & (P.identity == identity) & (P.status == "left"))
+            .order_by(P.joined_at, ascending=False)
+            .first()
+        )
+        if latest is None or not latest["on_stage"] or latest["viewer"]:
+            return False
+        recently = utcnow() - timedelta(seconds=within)
+        return bool(latest["leave_reason"] in ("disconnected", "replaced") and latest["left_at"] > recently)
+
     async def kicked_at(self, room_id: int, identity: str) -> datetime | None:
-        """When ``identity`` was last kicked out of the room (or its lobby), if ever."""
+        """When ``identity`` was last kicked out of the room, its lobby or one of its breakouts."""
         row = (
             await P.select(P.left_at)
-            .where((P.room == room_id) & (P.identity == identity) & (P.leave_reason == "kicked"))
+            .where(
+                ((P.room == room_id) | (P.room.parent == room_id))
+                & (P.identity == identity)
+                & (P.leave_reason == "kicked")
+            )
             .order_by(P.left_at, ascending=False)
             .first()
         )
@@ -201,6 +232,9 @@ class Presence:
             "audio_muted": P.audio_muted,
             "video_muted": P.video_muted,
             "screen_sharing": P.screen_sharing,
+            "on_stage": P.on_stage,
+            "hand_raised_at": P.hand_raised_at,
+            "viewer": P.viewer,
         }
         change: dict[Column | str, Any] = {columns[k]: v for k, v in values.items() if v is not None}
         pid = uuid.UUID(participant_id)
@@ -208,6 +242,32 @@ class Presence:
             await P.update(change).where(P.id == pid)
         row = await P.select(*_COLUMNS).where(P.id == pid).first()
         return None if row is None else _info(row)
+
+    async def set_hand(self, participant_id: str, raised: bool) -> bool:
+        """Raise or lower a hand; ``True`` when it changed. Raising a raised hand keeps its
+        place in the queue (its first ``hand_raised_at``)."""
+        pid = uuid.UUID(participant_id)
+        if raised:
+            rows = await (
+                P.update({P.hand_raised_at: utcnow()})
+                .where((P.id == pid) & P.hand_raised_at.is_null())
+                .returning(P.id)
+            )
+        else:
+            rows = await (
+                P.update({P.hand_raised_at: None})
+                .where((P.id == pid) & P.hand_raised_at.is_not_null())
+                .returning(P.id)
+            )
+        return bool(rows)
+
+    async def set_stage(self, participant_id: str, on_stage: bool) -> None:
+        """Put a participant on stage (their hand goes down: they were called on) or off it; a
+        viewer put on stage has an interactive seat from now on."""
+        change: dict[Column | str, Any] = {P.on_stage: on_stage}
+        if on_stage:
+            change.update({P.hand_raised_at: None, P.viewer: False})
+        await P.update(change).where(P.id == uuid.UUID(participant_id))
 
     async def refresh(self, participant_ids: list[str]) -> None:
         """Tell other nodes this node's participants are still here."""

@@ -49,6 +49,9 @@ class RoomCreate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     media_mode: MediaMode = "auto"
     lobby: bool = False
     recording_allowed: bool = True
+    #: Webinar: attendees watch and listen off stage (view-only) until a host puts them on it;
+    #: media always runs through the MCU, and attendees past ``max_participants`` watch over HLS.
+    webinar: bool = False
 
 
 class RoomUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -59,6 +62,7 @@ class RoomUpdate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     media_mode: MediaMode | UnsetType = UNSET
     lobby: bool | UnsetType = UNSET
     recording_allowed: bool | UnsetType = UNSET
+    webinar: bool | UnsetType = UNSET
 
 
 class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +78,10 @@ class RoomInfo(msgspec.Struct, frozen=True, kw_only=True):
     recording_allowed: bool
     created_at: datetime
     ended_at: datetime | None = None
+    #: Webinar: attendees join off stage (view-only); see docs/web-client.md#webinars.
+    webinar: bool = False
+    #: A breakout room's main room (its id); ``None`` for rooms made through the API.
+    parent: int | None = None
 
 
 _COLUMNS = (
@@ -86,6 +94,8 @@ _COLUMNS = (
     Room.recording_allowed,
     Room.created_at,
     Room.ended_at,
+    Room.parent,
+    Room.webinar,
 )
 
 
@@ -122,7 +132,8 @@ async def find_room_by_id(room_id: int) -> RoomInfo | None:
 
 async def list_rooms(tenant: TenantRef, *, limit: int, after: str | None) -> list[RoomInfo]:
     """The tenant's rooms ordered by slug, ``limit`` at a time after the slug ``after``."""
-    query = Room.select(*_COLUMNS).where(Room.tenant == tenant.id)
+    # Breakout rooms come and go with their main room's breakouts; they are listed there.
+    query = Room.select(*_COLUMNS).where((Room.tenant == tenant.id) & Room.parent.is_null())
     if after:
         query = query.where(Room.slug > after)
     rows = await query.order_by(Room.slug).limit(limit)
@@ -145,7 +156,8 @@ async def update_room(tenant: TenantRef, slug: str, change: RoomUpdate) -> RoomI
 
 
 async def delete_room(tenant: TenantRef, slug: str) -> None:
-    await get_room(tenant, slug)
+    room = await get_room(tenant, slug)
+    await Room.delete().where(Room.parent == room.id)  # its breakout rooms
     await Room.delete().where(_scoped(tenant, slug))
 
 

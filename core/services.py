@@ -15,6 +15,7 @@ from podium.core import tenants
 from podium.core.auth import tokens
 from podium.core.auth.keys import SecretBox
 from podium.core.auth.throttle import Throttle
+from podium.core.breakouts.service import Breakouts
 from podium.core.channels import ResilientRedisPubSub
 from podium.core.errors import PodiumError
 from podium.core.media_client import MediaClient
@@ -33,6 +34,7 @@ from podium.core.rooms import RoomInfo, find_room_by_id, get_room
 from podium.core.settings import Settings
 from podium.core.tenants import TenantRef, tenant_ref
 from podium.core.webhooks import Webhooks, register_event_type
+from podium.core.webinar import Overflow, Stage
 
 __all__ = ["Services", "make_channels", "tenant_ref"]
 
@@ -103,6 +105,19 @@ class Services:
         self.plugins.webhooks.sink = self.webhooks.outbox.emit_for_tenant
         self._upkeep: asyncio.Task[None] | None = None
         self.outputs = self._outputs()
+        self.breakouts = Breakouts(
+            settings, self.presence, self.hub, self.actions, self.box, self.tenant_by_slug
+        )
+        self.actions.breakouts_status = self.breakouts.state
+        self._breakout_timers: asyncio.Task[None] | None = None
+        self._webinars()
+
+    def _webinars(self) -> None:
+        """The stage and hands of every room; a webinar's overflow seats and their watch links."""
+        self.stage = Stage(self.settings, self.presence, self.hub, self.routing, self.actions)
+        self.overflow = Overflow(self.settings, self.outputs, self.box)
+        self.actions.seat = self.stage.seat
+        self.actions.watch_for = self.overflow.watch
 
     def _outputs(self) -> Outputs:
         """Recordings and live streams, wired to the media routing, webhooks and plugin hooks."""
@@ -132,6 +147,7 @@ class Services:
             if stale:
                 log.info("closed %d sessions left open by a previous run", stale)
         self._upkeep = asyncio.create_task(self.hub.keep_presence(self.settings.presence_refresh))
+        self._breakout_timers = asyncio.create_task(self.breakouts.watch())
         await self.webhooks.start()
         if self.media_node is not None:
             await self.media_node.start()
@@ -141,10 +157,11 @@ class Services:
 
     async def stop(self) -> None:
         await self.plugins.settle()
-        if self._upkeep is not None:
-            self._upkeep.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
+        for task in (self._upkeep, self._breakout_timers):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.hub.close()
         await self.outputs.stop()
         await self.webhooks.stop()
@@ -186,6 +203,7 @@ class Services:
         link that no longer opens the room opens nothing else either."""
         claims = await self.verify_join(token, tenant=tenant, room=room, address=address)
         info = await get_room(await self.tenant_by_slug(tenant), room)
+        await self.breakouts.admit(info)
         # iat has whole seconds: a token minted in the second of the end still admits.
         if info.ended_at is not None and claims.iat and claims.iat < int(info.ended_at.timestamp()):
             raise PodiumError("room_ended", "this meeting has ended; ask for a new link", status=410)

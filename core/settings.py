@@ -82,6 +82,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     #: The shared secret; each participant gets its own time-limited TURN username and password.
     turn_secret: str = ""
     turn_credential_ttl: int = 12 * 3600
+    #: Webinar attendees past ``max_participants`` (the interactive WebRTC seats) watch the room's
+    #: HLS stream; this many at most per room, beyond them ``room_full``. 0: no overflow.
+    webinar_max_viewers: int = 1000
     #: Largest SDP a participant may relay to a peer, in bytes.
     max_sdp_bytes: int = 32 * 1024
     #: Extra plugins to load by module path, comma-separated (besides the built-ins and the
@@ -163,6 +166,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError("PODIUM_MEDIA_NODE_TTL must be longer than PODIUM_MEDIA_HEARTBEAT")
         if bool(self.turn_urls) != bool(self.turn_secret):
             raise SettingsError("PODIUM_TURN_URLS and PODIUM_TURN_SECRET go together")
+        if self.webinar_max_viewers < 0:
+            raise SettingsError("PODIUM_WEBINAR_MAX_VIEWERS cannot be negative (0: no overflow viewers)")
         if self.auth_failures_per_minute < 0 or self.rooms_per_minute < 0:
             raise SettingsError("rate limits cannot be negative (0 turns one off)")
         if self.webhook_lease <= self.webhook_timeout:

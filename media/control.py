@@ -85,6 +85,9 @@ class ConnectParticipant(_Request, tag="participant.connect"):
     screen_sharing: bool = False
     #: The tallest composite the participant wants (its player's size); None: whatever its link takes.
     max_height: MaxHeight | None = None
+    #: False: off stage (a webinar's attendee), view-only. Every section is answered as
+    #: receive-nothing, so nothing they send is decoded; no tile, no voice in the mix.
+    publish: bool = True
 
 
 class DisconnectParticipant(_Request, tag="participant.disconnect"):
@@ -104,6 +107,9 @@ class UpdateParticipant(_Request, tag="participant.update"):
     screen_sharing: bool | None = None
     #: The tallest composite the participant wants now (its player was resized).
     max_height: MaxHeight | None = None
+    #: Put on stage (their next offer's sections are received) or taken off it (their uplink is
+    #: dropped at once; their tile and voice go).
+    publish: bool | None = None
 
 
 class SetLayout(_Request, tag="room.layout"):

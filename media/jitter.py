@@ -24,6 +24,8 @@ carry no level is decoded in full. RTCP statistics still count every packet.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 from aiortc.rtp import RtpPacket
@@ -52,10 +54,18 @@ HANGOVER_PACKETS = 10
 class MarkedFrameJitterBuffer(JitterBuffer):
     """aiortc's video jitter buffer, releasing a frame at its marked last packet."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_release: Callable[[], None] | None = None) -> None:
         super().__init__(capacity=_CAPACITY, is_video=True)
+        #: Called for every frame handed on to the decoder (the node counts what it decodes).
+        self.on_release = on_release
 
     def _remove_frame(self, sequence_number: int) -> JitterFrame | None:
+        frame = self._complete_frame(sequence_number)
+        if frame is not None and self.on_release is not None:
+            self.on_release()
+        return frame
+
+    def _complete_frame(self, sequence_number: int) -> JitterFrame | None:
         assert self._origin is not None  # add() sets it before asking
         packets: list[RtpPacket] = []
         for count in range(self.capacity):
@@ -69,19 +79,24 @@ class MarkedFrameJitterBuffer(JitterBuffer):
         return super()._remove_frame(sequence_number)
 
 
-def release_frames_when_marked(receiver: RTCRtpReceiver) -> None:
-    """Give a video ``receiver`` the marker-aware buffer (before its first packet)."""
-    receiver._RTCRtpReceiver__jitter_buffer = MarkedFrameJitterBuffer()  # type: ignore[attr-defined]
+def release_frames_when_marked(
+    receiver: RTCRtpReceiver, on_release: Callable[[], None] | None = None
+) -> None:
+    """Give a video ``receiver`` the marker-aware buffer (before its first packet); ``on_release``
+    hears of every frame it hands to the decoder."""
+    receiver._RTCRtpReceiver__jitter_buffer = MarkedFrameJitterBuffer(on_release)  # type: ignore[attr-defined]
 
 
 class AudioJitterBuffer(JitterBuffer):
     """A 40 ms audio buffer that leaves out packets their sender marks as quiet."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_release: Callable[[], None] | None = None) -> None:
         super().__init__(capacity=_AUDIO_CAPACITY, prefetch=AUDIO_PREFETCH)
         self.open_for = HANGOVER_PACKETS
         #: Packets left out (never decoded) so far.
         self.skipped = 0
+        #: Called for every packet handed on to the decoder.
+        self.on_release = on_release
 
     def add(self, packet: RtpPacket) -> tuple[bool, JitterFrame | None]:
         level = packet.extensions.audio_level  # (voice activity, -dBov) or None
@@ -97,11 +112,14 @@ class AudioJitterBuffer(JitterBuffer):
                 self._packets = [None] * self.capacity
                 self._origin = None
             return False, None
-        return super().add(packet)
+        pli, frame = super().add(packet)
+        if frame is not None and self.on_release is not None:
+            self.on_release()
+        return pli, frame
 
 
-def buffer_audio(receiver: RTCRtpReceiver) -> AudioJitterBuffer:
+def buffer_audio(receiver: RTCRtpReceiver, on_release: Callable[[], None] | None = None) -> AudioJitterBuffer:
     """Give an audio ``receiver`` the 40 ms, quiet-skipping buffer (before its first packet)."""
-    buffer = AudioJitterBuffer()
+    buffer = AudioJitterBuffer(on_release)
     receiver._RTCRtpReceiver__jitter_buffer = buffer  # type: ignore[attr-defined]
     return buffer

@@ -122,6 +122,7 @@ class MediaNode:
                 video_muted=request.video_muted,
                 screen_sharing=request.screen_sharing,
                 max_height=request.max_height,
+                publish=request.publish,
             )
             return control.Ok(id=request.id, sdp=sdp)
         if room is None:
@@ -137,6 +138,7 @@ class MediaNode:
                 video_muted=request.video_muted,
                 screen_sharing=request.screen_sharing,
                 max_height=request.max_height,
+                publish=request.publish,
             )
         elif isinstance(request, control.SetLayout):
             room.set_layout(request.layout, request.pinned)

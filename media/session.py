@@ -106,6 +106,9 @@ class _Participant:
     visible: bool | None = None
     #: The uplink's audio buffer (it counts the quiet packets left undecoded).
     audio_in: AudioJitterBuffer | None = None
+    #: On stage: their uplink is decoded, composited and mixed. Off stage (a webinar's attendee):
+    #: view-only, they cost the node the fan-out of the shared packets and nothing else.
+    publish: bool = True
 
 
 def _tier_choice(max_height: int | None) -> TierChoice:
@@ -160,6 +163,14 @@ def decode_still(image: bytes) -> av.VideoFrame:
     return frame.reformat(width=width, height=height, format="yuv420p")
 
 
+def _receive_nothing(pc: RTCPeerConnection) -> None:
+    """Answer every section as receive-nothing: the composite and the mix go down (``sendonly``),
+    anything else is ``inactive``. aiortc then never starts the receivers, and drops whatever RTP
+    a client sends on them anyway, before any jitter buffer or decoder."""
+    for transceiver in pc.getTransceivers():
+        transceiver.direction = "sendonly" if transceiver.sender.track is not None else "inactive"
+
+
 def _mono(frame: av.AudioFrame) -> Samples:
     """aiortc decodes Opus to interleaved s16 stereo at 48 kHz; the mixer works in mono."""
     samples = frame.to_ndarray()
@@ -210,8 +221,17 @@ class RoomSession:
         self.content: av.VideoFrame | None = None
         self.closed = False
         #: ``audio_skipped``: uplink audio packets left undecoded as quiet (of those who left;
-        #: ``counters`` adds the present).
-        self.stats = {"composites": 0, "encodes": 0, "audio_ticks": 0, "audio_skipped": 0}
+        #: ``counters`` adds the present). ``uplink_frames``: uplink video frames and audio packets
+        #: handed to a decoder; ``viewer_uplink_frames``: of those, any from someone off stage
+        #: (there must be none: their uplink is never decoded).
+        self.stats = {
+            "composites": 0,
+            "encodes": 0,
+            "audio_ticks": 0,
+            "audio_skipped": 0,
+            "uplink_frames": 0,
+            "viewer_uplink_frames": 0,
+        }
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -232,10 +252,13 @@ class RoomSession:
         video_muted: bool,
         screen_sharing: bool = False,
         max_height: int | None = None,
+        publish: bool = True,
     ) -> str:
         """Answer a participant's offer (a new offer replaces its previous connection).
 
-        ``max_height``: the receiver wants no taller composite than this (the lowest tier at least)."""
+        ``max_height``: the receiver wants no taller composite than this (the lowest tier at least).
+        ``publish``: False for someone off stage: whatever their offer sends is answered as
+        receive-nothing, so none of it is ever decoded; they get the composite and the mix."""
         if self.closed:
             raise MediaError("room_closed", "this room's media session is closed")
         await self.disconnect(participant_id)
@@ -253,10 +276,13 @@ class RoomSession:
             screen_sharing=screen_sharing,
             sharing_since=time.monotonic() if screen_sharing else 0.0,
             tiers=_tier_choice(max_height),
+            publish=publish,
         )
 
         @pc.on("track")
         def on_track(track: MediaStreamTrack) -> None:
+            if not me.publish:
+                return  # nothing of theirs is received (their sections are answered send-only)
             videos = [t for t in pc.getTransceivers() if t.kind == "video"]
             if track.kind == "audio":
                 reader = self._read_audio(me, track)
@@ -283,11 +309,12 @@ class RoomSession:
             raise MediaError(
                 "invalid_sdp", "the offer must carry one audio and one or two video sections (camera, screen)"
             )
+        decoded = self._decode_counter(me)
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
-                release_frames_when_marked(transceiver.receiver)  # a frame interval less latency
+                release_frames_when_marked(transceiver.receiver, decoded)  # a frame interval less latency
             else:
-                me.audio_in = buffer_audio(transceiver.receiver)
+                me.audio_in = buffer_audio(transceiver.receiver, decoded)
         camera = next(t for t in pc.getTransceivers() if t.kind == "video")
         h264 = _h264(camera._codecs)
         if self.naive:
@@ -300,12 +327,24 @@ class RoomSession:
             if h264 is not None:
                 me.codec = "h264"
                 _send_with(sender, h264)
+        if not publish:
+            _receive_nothing(pc)
         answer = await pc.createAnswer()
         await pc.setLocalDescription(answer)
         self.participants[participant_id] = me
         me.audio_out.follow(self.shared_audio)
         self._follow_tier(me)
         return pc.localDescription.sdp
+
+    def _decode_counter(self, me: _Participant) -> Callable[[], None]:
+        """What the uplink's jitter buffers call for each frame they hand to a decoder."""
+
+        def decoded() -> None:
+            self.stats["uplink_frames"] += 1
+            if not me.publish:
+                self.stats["viewer_uplink_frames"] += 1
+
+        return decoded
 
     def _watch_sender(self, me: _Participant, sender: RTCRtpSender) -> None:
         """Route a receiver's keyframe requests and bandwidth estimates to its feed (coalesced there)."""
@@ -365,10 +404,13 @@ class RoomSession:
         video_muted: bool | None,
         screen_sharing: bool | None = None,
         max_height: int | None = None,
+        publish: bool | None = None,
     ) -> None:
         me = self.participants.get(participant_id)
         if me is None:
             raise MediaError("participant_not_found", "no such participant on this node")
+        if publish is not None and publish != me.publish:
+            self._set_publish(me, publish)
         if name is not None:
             me.name = name
         if audio_muted is not None:
@@ -384,6 +426,24 @@ class RoomSession:
         if max_height is not None:
             me.tiers.cap(_tier_choice(max_height).best)
             self._follow_tier(me)
+
+    def _set_publish(self, me: _Participant, publish: bool) -> None:
+        """On stage from now on (their next offer's sections are received), or off it: their
+        uplink is dropped before any jitter buffer at once, and their tile and voice go."""
+        me.publish = publish
+        if publish:
+            return  # what they send arrives on the connection their next offer makes
+        for transceiver in me.pc.getTransceivers():
+            transceiver.receiver._enabled = False  # aiortc drops its RTP on arrival
+        for task in me.readers:
+            task.cancel()
+        me.readers.clear()
+        me.frame = me.screen = None
+        me.audio.clear()
+        me.visible = None
+        self.mixer.forget(me.id)
+        if me.id in self.recent_speakers:
+            self.recent_speakers.remove(me.id)
 
     async def disconnect(self, participant_id: str) -> bool:
         me = self.participants.pop(participant_id, None)
@@ -418,7 +478,11 @@ class RoomSession:
             p.audio_in.skipped for p in self.participants.values() if p.audio_in is not None
         )
         totals = {**self.stats, "audio_skipped": skipped}
-        return {"packets_out": sent, "packets_in": received, **totals, **following}
+        stage = {
+            "publishers": sum(p.publish for p in self.participants.values()),
+            "viewers": sum(not p.publish for p in self.participants.values()),
+        }
+        return {"packets_out": sent, "packets_in": received, **totals, **following, **stage}
 
     def set_layout(self, layout: str, pinned: list[str]) -> None:
         if layout not in LAYOUTS:
@@ -456,9 +520,11 @@ class RoomSession:
                 log.exception("audio mix failed in %s", self.key)
 
     def _mix_once(self) -> None:
+        # Off stage people are no input to the mix (they hear the shared mix like everyone).
         frames = {
             pid: (None if p.audio_muted or not p.audio else p.audio.popleft())
             for pid, p in self.participants.items()
+            if p.publish
         }
         result = self.mixer.tick(frames, encode=not self.naive)
         self.stats["audio_ticks"] += 1
@@ -509,10 +575,12 @@ class RoomSession:
                 log.exception("composite failed in %s", self.key)
 
     def _visible_tiles(self) -> list[TileInput]:
-        order = list(self.participants)
+        # The stage: only those who publish have a tile (a webinar's audience has none).
+        stage = {pid: p for pid, p in self.participants.items() if p.publish}
+        order = list(stage)
         # A shared screen is the content while it lasts; with several, the newest share (as a
         # presenter taking over expects), the previous one back when it ends; else the still.
-        sharers = [p for p in self.participants.values() if p.screen_sharing and p.screen]
+        sharers = [p for p in stage.values() if p.screen_sharing and p.screen]
         newest = max(sharers, key=lambda p: p.sharing_since, default=None)
         content = newest.screen if newest is not None else self.content
         # The content tile takes one of the last-N places and leads the layout.
@@ -522,7 +590,7 @@ class RoomSession:
         self._shown = visible
         now = time.monotonic()
         tiles = [] if content is None else [TileInput(CONTENT_ID, "", content, content=True)]
-        for pid, p in self.participants.items():
+        for pid, p in stage.items():
             shown = pid in visible
             if p.visible is not shown:
                 p.visible = shown

@@ -20,10 +20,15 @@ class Action(StrEnum):
     KICK = "participant.kick"
     ASK_MUTE = "participant.ask_mute"
     SET_ROLE = "participant.set_role"
+    #: Webinars: put a participant on stage (may publish) or take them off it.
+    STAGE = "participant.stage"
+    #: Lower someone else's raised hand (one's own needs no permission).
+    LOWER_HAND = "participant.lower_hand"
     ADMIT = "lobby.admit"
     END_ROOM = "room.end"
     RECORD = "room.record"
     STREAM = "room.stream"
+    BREAKOUTS = "room.breakouts"
 
 
 _STAFF = frozenset({Role.HOST, Role.MODERATOR})
@@ -36,10 +41,13 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.KICK: _STAFF,
     Action.ASK_MUTE: _STAFF,
     Action.SET_ROLE: _STAFF,
+    Action.STAGE: _STAFF,
+    Action.LOWER_HAND: _STAFF,
     Action.ADMIT: _STAFF,
     Action.END_ROOM: frozenset({Role.HOST}),
     Action.RECORD: _STAFF,
     Action.STREAM: _STAFF,
+    Action.BREAKOUTS: _STAFF,
 }
 
 _RANK = {Role.ATTENDEE: 1, Role.MODERATOR: 2, Role.HOST: 3}

@@ -23,6 +23,7 @@ import msgspec
 import pluggy
 
 from podium.core.auth.permissions import Role
+from podium.core.breakouts.messages import BreakoutsInfo
 from podium.core.chat import RateLimiter
 from podium.core.errors import PodiumError
 from podium.core.plugins.config import TenantPlugins, validate_config
@@ -303,6 +304,18 @@ class PluginHost:
 
     def participant_left(self, room: RoomInfo, participant: ParticipantInfo, reason: LeaveReason) -> None:
         self._notify("podium_participant_left", room, participant=participant, reason=reason)
+
+    def breakouts_opened(self, room: RoomInfo, breakouts: BreakoutsInfo) -> None:
+        self._notify("podium_breakouts_opened", room, breakouts=breakouts)
+
+    def breakouts_closed(self, room: RoomInfo, reason: str) -> None:
+        self._notify("podium_breakouts_closed", room, reason=reason)
+
+    def participant_moved(self, room: RoomInfo, participant: ParticipantInfo, breakout: str | None) -> None:
+        self._notify("podium_participant_moved", room, participant=participant, breakout=breakout)
+
+    def stage_changed(self, room: RoomInfo, participant: ParticipantInfo, on_stage: bool) -> None:
+        self._notify("podium_participant_stage_changed", room, participant=participant, on_stage=on_stage)
 
     def role_changed(self, room: RoomInfo, participant_id: str, role: Role) -> None:
         self._notify("podium_participant_role_changed", room, participant_id=participant_id, role=role)

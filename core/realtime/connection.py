@@ -38,6 +38,8 @@ class CloseCode:
     KICKED = 4411
     REPLACED = 4412
     LOBBY_DENIED = 4413
+    #: Sent to a breakout room or back (``breakout.move`` said where): reconnect there.
+    MOVED = 4414
     #: Too many failed joins from this address (``rate_limited``): wait ``Retry-After``-long.
     RATE_LIMITED = 4429
 

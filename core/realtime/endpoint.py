@@ -19,6 +19,13 @@ from litestar.datastructures import State
 from podium.core import logs
 from podium.core.auth.permissions import Action, Role, can
 from podium.core.auth.throttle import client_address
+from podium.core.breakouts.messages import (
+    BREAKOUT_COMMANDS,
+    BreakoutJoin,
+    BreakoutsAssign,
+    BreakoutsBroadcast,
+    BreakoutsOpen,
+)
 from podium.core.chat import RateLimiter
 from podium.core.errors import PodiumError
 from podium.core.metrics import JOIN_SECONDS, WS_MESSAGES
@@ -33,6 +40,7 @@ from podium.core.realtime.protocol import (
     Kick,
     LobbyAdmit,
     LobbyDeny,
+    LowerHand,
     MediaOffer,
     MediaReceive,
     ParticipantInfo,
@@ -42,6 +50,7 @@ from podium.core.realtime.protocol import (
     RecordingStart,
     RecordingStop,
     SetRole,
+    SetStage,
     Signal,
     StreamingStart,
     StreamingStop,
@@ -216,6 +225,15 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
         await services.routing.receive(conn, command.max_height)
     elif isinstance(command, RecordingStart | RecordingStop | StreamingStart | StreamingStop):
         await _outputs(services, conn, command)
+    elif isinstance(command, BREAKOUT_COMMANDS):
+        await _breakouts(services, conn, command)
+    elif isinstance(command, SetStage):
+        _require(conn, Action.STAGE)
+        await services.stage.set_stage(room, command.participant_id, command.on_stage, me)
+    elif isinstance(command, LowerHand):
+        if command.participant_id != conn.id:  # one's own hand needs no permission
+            _require(conn, Action.LOWER_HAND)
+        await services.stage.lower_hand(room, command.participant_id)
     elif isinstance(command, UpdateSelf):
         await actions.update_self(
             conn,
@@ -223,9 +241,30 @@ async def _handle(services: Services, conn: Connection, command: ClientMessage) 
             audio_muted=command.audio_muted,
             video_muted=command.video_muted,
             screen_sharing=command.screen_sharing,
+            hand_raised=command.hand_raised,
         )
-    if command.ref is not None:
+    if command.ref is not None and not isinstance(command, BreakoutJoin):
         conn.send(Ack(ref=command.ref, id=created))
+
+
+async def _breakouts(services: Services, conn: Connection, command: Any) -> None:
+    """Breakout rooms: hosts and moderators open, assign, broadcast and close; anyone may go back
+    to the main room (and pick a breakout, where the host allows it)."""
+    breakouts, room, me = services.breakouts, conn.room, conn.me
+    if isinstance(command, BreakoutJoin):
+        # Acknowledged just before the move: the socket closes right after it.
+        ref = command.ref
+        await breakouts.join(conn, command.breakout, lambda: conn.send(Ack(ref=ref)) if ref else None)
+        return
+    _require(conn, Action.BREAKOUTS)
+    if isinstance(command, BreakoutsOpen):
+        await breakouts.open(room, command, me)
+    elif isinstance(command, BreakoutsAssign):
+        await breakouts.assign(room, command.participant_id, command.breakout, me)
+    elif isinstance(command, BreakoutsBroadcast):
+        await breakouts.broadcast(room, command.text, me)
+    else:
+        await breakouts.close(room, me)
 
 
 async def _outputs(

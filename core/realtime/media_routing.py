@@ -78,6 +78,8 @@ class MediaRouting:
         return int(ident) if prefix == self.settings.redis_prefix and ident.isdigit() else None
 
     async def mode(self, room: RoomInfo) -> Mode:
+        if room.webinar:
+            return "mcu"  # one composite for the whole audience, whatever the head count
         if room.media_mode in ("auto", "p2p"):
             # A p2p room's live media is "mcu" only while a recording or stream needs the composite.
             return await live_media(room.id)
@@ -85,7 +87,7 @@ class MediaRouting:
 
     async def reconsider(self, room: RoomInfo) -> None:
         """After a join or a leave: move an auto room across the thresholds."""
-        if room.media_mode != "auto":
+        if room.media_mode != "auto" or room.webinar:
             return
         async with self.presence.room_lock(room.id):
             current = await live_media(room.id)
@@ -107,7 +109,7 @@ class MediaRouting:
 
     async def outputs_ended(self, room: RoomInfo) -> None:
         """The last recording or stream stopped: the room's own rule decides its media again."""
-        if room.media_mode == "mcu":
+        if room.media_mode == "mcu" or room.webinar:
             return
         async with self.presence.room_lock(room.id):
             current = await live_media(room.id)
@@ -133,6 +135,9 @@ class MediaRouting:
             raise PodiumError(
                 "media_unavailable", "this server has no media node for large rooms", status=503
             )
+        # Whether they may publish is the room's word, read now (another node may have just put
+        # them on or off stage): the node decodes nothing of someone off stage.
+        publish = await self.on_stage(conn)
         answer = await self.media.connect(
             self.key(conn.room.id),
             conn.id,
@@ -142,8 +147,32 @@ class MediaRouting:
             video_muted=conn.me.video_muted,
             screen_sharing=conn.me.screen_sharing,
             max_height=max_height,
+            publish=publish,
         )
+        if not publish and await self.on_stage(conn):
+            # Put on stage while the node answered: the client offers again once it publishes.
+            await self.media.update(self.key(conn.room.id), conn.id, publish=True)
+        elif publish and not await self.on_stage(conn):
+            # Taken off stage meanwhile: the node must not decode what this offer sends.
+            await self.media.update(self.key(conn.room.id), conn.id, publish=False)
         conn.send(MediaAnswer(sdp=answer))
+
+    async def on_stage(self, conn: Connection) -> bool:
+        """Whether ``conn``'s participant may publish now (always, outside webinars); a webinar's
+        overflow viewer has no WebRTC seat at all (``viewer_only``)."""
+        if not conn.room.webinar:
+            return True
+        found = await self.presence.find(conn.room.id, conn.id)
+        if found is not None and found[0].viewer:
+            raise PodiumError(
+                "viewer_only", "you watch this webinar's live stream; a host can invite you on stage", 403
+            )
+        return found is not None and found[0].on_stage
+
+    def stage_changed(self, room: RoomInfo, participant_id: str, on_stage: bool) -> None:
+        """Tell the media node at once: off stage, their uplink stops being decoded now."""
+        if self.media is not None and self.media.connected and self.key(room.id) in self.media.rooms:
+            self._later(self.media.update(self.key(room.id), participant_id, publish=on_stage))
 
     async def receive(self, conn: Connection, max_height: int) -> None:
         """A participant's player changed size: the node picks its composite tier again."""

@@ -14,6 +14,17 @@ import msgspec
 from msgspec import Meta
 
 from podium.core.auth.permissions import Role
+from podium.core.breakouts.messages import (
+    BreakoutJoin,
+    BreakoutMove,
+    BreakoutsAssign,
+    BreakoutsBroadcast,
+    BreakoutsChanged,
+    BreakoutsClose,
+    BreakoutsInfo,
+    BreakoutsMessage,
+    BreakoutsOpen,
+)
 from podium.core.rooms import RoomInfo
 
 __all__ = [
@@ -29,6 +40,7 @@ __all__ = [
     "PluginWelcome",
     "PluginsChanged",
     "ServerMessage",
+    "WatchInfo",
     "decode_client",
     "encode",
 ]
@@ -38,7 +50,7 @@ Ref = Annotated[str, Meta(max_length=64)] | None
 _NO_NUL = r"^[^\x00]*$"
 ParticipantId = Annotated[str, Meta(min_length=1, max_length=64)]
 ChatAudience = Literal["everyone", "moderators", "participant"]
-LeaveReason = Literal["left", "kicked", "ended", "disconnected", "replaced", "denied"]
+LeaveReason = Literal["left", "kicked", "ended", "disconnected", "replaced", "denied", "moved"]
 MediaKind = Literal["audio", "video"]
 
 
@@ -53,6 +65,13 @@ class ParticipantInfo(msgspec.Struct, frozen=True, kw_only=True):
     video_muted: bool = False
     screen_sharing: bool = False
     joined_at: datetime
+    #: May publish camera and microphone. Off stage (a webinar's attendees until a host invites
+    #: them): view-only, the media node decodes nothing from them. Outside webinars: always true.
+    on_stage: bool = True
+    #: When they raised their hand (the queue's order), or null while it is down.
+    hand_raised_at: datetime | None = None
+    #: A webinar attendee past the room's interactive seats: watches the live stream (HLS).
+    viewer: bool = False
 
 
 class ChatItem(msgspec.Struct, frozen=True, kw_only=True):
@@ -117,6 +136,22 @@ class UpdateSelf(_Command, tag="self.update"):
     audio_muted: bool | None = None
     video_muted: bool | None = None
     screen_sharing: bool | None = None
+    #: Raise (true) or lower (false) your hand; raising it again keeps your place in the queue.
+    hand_raised: bool | None = None
+
+
+class SetStage(_Command, tag="participant.stage"):
+    """Webinars, hosts and moderators: put a participant on stage (they may publish; their hand
+    goes down) or take them off it (view-only again)."""
+
+    participant_id: ParticipantId
+    on_stage: bool
+
+
+class LowerHand(_Command, tag="participant.lower_hand"):
+    """Hosts and moderators: lower someone's raised hand."""
+
+    participant_id: ParticipantId
 
 
 class SessionDescription(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -163,7 +198,9 @@ class MediaOffer(_Command, tag="media.offer"):
     """MCU rooms: an offer (ICE gathered) for one connection to the media server; a new one replaces it.
 
     The client sends its microphone and camera on it (``sendrecv`` audio and video) and
-    receives the room's composite video and its audio mix on the same transceivers."""
+    receives the room's composite video and its audio mix on the same transceivers. Off stage
+    (a webinar's attendees) it offers ``recvonly``: the node answers any send direction of an
+    off-stage participant as receive-nothing and decodes none of it."""
 
     sdp: str
     #: The tallest composite worth sending (the player's height in device pixels): a small
@@ -222,6 +259,8 @@ ClientMessage = (
     | LobbyDeny
     | EndRoom
     | UpdateSelf
+    | SetStage
+    | LowerHand
     | Signal
     | MediaOffer
     | MediaReceive
@@ -230,6 +269,11 @@ ClientMessage = (
     | RecordingStop
     | StreamingStart
     | StreamingStop
+    | BreakoutsOpen
+    | BreakoutsClose
+    | BreakoutsAssign
+    | BreakoutsBroadcast
+    | BreakoutJoin
     | Ping
 )
 CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
@@ -241,6 +285,8 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     LobbyDeny,
     EndRoom,
     UpdateSelf,
+    SetStage,
+    LowerHand,
     Signal,
     MediaOffer,
     MediaReceive,
@@ -249,6 +295,11 @@ CLIENT_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     RecordingStop,
     StreamingStart,
     StreamingStop,
+    BreakoutsOpen,
+    BreakoutsClose,
+    BreakoutsAssign,
+    BreakoutsBroadcast,
+    BreakoutJoin,
     Ping,
 )
 
@@ -287,6 +338,15 @@ class PluginWelcome(msgspec.Struct, frozen=True, kw_only=True):
     state: Any = None
 
 
+class WatchInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a webinar's overflow viewer watches the room: its HLS stream, with a viewer token."""
+
+    #: The HLS output's id (as in ``outputs``).
+    stream: str
+    #: The live playlist (``/watch/{tenant}/{stream}/index.m3u8?token=…``), a path on this server.
+    playlist: str
+
+
 class Welcome(_Event, tag="welcome"):
     """The room as it is when you join (or are admitted from the lobby)."""
 
@@ -305,6 +365,11 @@ class Welcome(_Event, tag="welcome"):
     plugins: list[PluginWelcome] = []
     #: Recording and live streaming now (``null``: nothing is).
     outputs: OutputsChanged | None = None
+    #: Webinar overflow viewers (``you.viewer``): the room's live stream to play instead of
+    #: WebRTC; null for everyone else, or while the stream could not be started.
+    watch: WatchInfo | None = None
+    #: The main room's open breakouts (in the main room and in every breakout), or null.
+    breakouts: BreakoutsInfo | None = None
 
 
 class LobbyWaiting(_Event, tag="lobby.waiting"):
@@ -493,6 +558,9 @@ ServerMessage = (
     | Error
     | Pong
     | OutputsChanged
+    | BreakoutsChanged
+    | BreakoutMove
+    | BreakoutsMessage
 )
 SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     Welcome,
@@ -521,6 +589,9 @@ SERVER_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     Error,
     Pong,
     OutputsChanged,
+    BreakoutsChanged,
+    BreakoutMove,
+    BreakoutsMessage,
 )
 
 _decoder: msgspec.json.Decoder[ClientMessage] = msgspec.json.Decoder(ClientMessage)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
 from podium.core import chat
 from podium.core.auth.permissions import Role, can_act_on, can_assign, permissions_of
+from podium.core.breakouts.messages import BreakoutsInfo
 from podium.core.errors import PodiumError
 from podium.core.presence import Presence, SessionStatus
 from podium.core.realtime import envelope as env
@@ -41,6 +42,7 @@ from podium.core.realtime.protocol import (
     RoomEnded,
     Signal,
     SignalRelayed,
+    WatchInfo,
     Welcome,
 )
 from podium.core.rooms import RoomInfo, find_room_by_id, mark_ended
@@ -49,7 +51,7 @@ from podium.core.settings import Settings
 if TYPE_CHECKING:
     from podium.core.plugins.host import PluginHost
 
-__all__ = ["RoomActions"]
+__all__ = ["RoomActions", "RoomObserver"]
 
 log = logging.getLogger(__name__)
 _STAFF = (Role.HOST, Role.MODERATOR)
@@ -59,6 +61,22 @@ Notify = Callable[[str, str, Any], Awaitable[None]]
 
 def _not_found() -> PodiumError:
     return PodiumError("participant_not_found", "no such participant in this room", status=404)
+
+
+class RoomObserver(Protocol):
+    """What a feature that follows the room's people implements (``RoomActions.observers``)."""
+
+    async def seated(self, conn: Connection) -> None:
+        """``conn`` got its ``welcome`` (joined, or admitted from the lobby)."""
+
+    async def departed(self, room: RoomInfo, participant: ParticipantInfo, reason: LeaveReason) -> None:
+        """A joined participant left the room, for ``reason``."""
+
+    async def ended(self, room: RoomInfo) -> None:
+        """The room was ended; everyone in it has been disconnected."""
+
+    async def skips_lobby(self, room: RoomInfo, identity: str) -> bool:
+        """Whether ``identity`` comes back from somewhere the room sent it (no second knock)."""
 
 
 class RoomActions:
@@ -77,6 +95,18 @@ class RoomActions:
         hub.on_swept = self._swept
         #: What is recorded and streamed in a room now, for ``welcome`` (set by ``Services``).
         self.outputs_status: Callable[[int], Awaitable[OutputsChanged]] | None = None
+        #: Features that follow who is where (breakout rooms): told of seats, departures and ends.
+        self.observers: list[RoomObserver] = []
+        #: The open breakouts of a room's main room, for ``welcome`` (set by ``Services``).
+        self.breakouts_status: Callable[[RoomInfo], Awaitable[BreakoutsInfo | None]] | None = None
+        #: Webinars (set by ``Services``): where a joiner sits (on or off stage, WebRTC or the HLS
+        #: overflow; ``room_full`` past both), and an overflow viewer's watch link for ``welcome``.
+        self.seat: Callable[[RoomInfo, ParticipantInfo], Awaitable[ParticipantInfo]] | None = None
+        self.watch_for: Callable[[Connection], Awaitable[WatchInfo | None]] | None = None
+
+    async def tell_tenant(self, room: RoomInfo, event: str, **data: Any) -> None:
+        """Tell the tenant's webhooks of ``event`` in ``room`` (never fails what caused it)."""
+        await self._notify(room, event, **data)
 
     async def _notify(self, room: RoomInfo, event: str, **data: Any) -> None:
         """Tell the tenant's webhooks (never fails the room action that caused it)."""
@@ -97,8 +127,22 @@ class RoomActions:
 
     async def _left(self, room: RoomInfo, participant: ParticipantInfo, reason: str) -> None:
         await self._notify(room, "participant.left", participant=participant, reason=reason)
-        if self.notify is not None and reason != "ended" and not await self.presence.count_joined(room.id):
+        # A room everyone left for its breakouts is not over: they come back.
+        emptied = reason not in ("ended", "moved") and not await self.presence.count_joined(room.id)
+        if self.notify is not None and emptied:
             await self._notify(room, "room.ended", reason="empty", by=None)
+
+    async def depart(self, room: RoomInfo, participant: ParticipantInfo, reason: LeaveReason) -> None:
+        """``participant``'s session is closed: the room, plugins, media routing, webhooks and
+        observers hear that they left, for ``reason``."""
+        await self.hub.publish(room.id, ParticipantLeft(participant_id=participant.id, reason=reason))
+        if self.plugins is not None:
+            self.plugins.participant_left(room, participant, reason)
+        if reason != "ended":
+            await self.routing.reconsider(room)
+        await self._left(room, participant, reason)
+        for observer in self.observers:
+            await observer.departed(room, participant, reason)
 
     # ---- joining and leaving ---------------------------------------------------------------------------
 
@@ -113,6 +157,7 @@ class RoomActions:
                 and not await self.presence.was_admitted(
                     room.id, conn.me.identity, self.settings.rejoin_grace
                 )
+                and not any([await o.skips_lobby(room, conn.me.identity) for o in self.observers])
             )
             async with self.presence.room_lock(room.id):
                 replaced = []
@@ -120,8 +165,8 @@ class RoomActions:
                     if await self.presence.close(old, "replaced"):
                         replaced.append(old)
                 joined = 0 if waiting else await self.presence.count_joined(room.id)
-                if joined >= room.max_participants:
-                    raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
+                if not waiting:
+                    conn.me = await self._seated_as(room, conn.me, joined)
                 await self.presence.open(room.id, conn.me, status="waiting" if waiting else "joined")
         except BaseException:
             await self.hub.detach(room.id, conn)
@@ -155,6 +200,14 @@ class RoomActions:
         if first:
             await self._notify(conn.room, "room.started", participant=conn.me)
         await self._notify(conn.room, "participant.joined", participant=conn.me)
+        await self._tell_seated(conn)
+
+    async def _tell_seated(self, conn: Connection) -> None:
+        for observer in self.observers:
+            try:
+                await observer.seated(conn)
+            except PodiumError as exc:  # the join stands; what follows it can be retried
+                log.warning("after %s joined room %s: %s", conn.id, conn.room.id, exc.message)
 
     async def _admitted(self, conn: Connection) -> None:
         """An ``admit`` op reached this node: the waiting socket gets its ``welcome``."""
@@ -162,6 +215,8 @@ class RoomActions:
             return
         conn.hold()
         conn.status = "joined"
+        if conn.room.webinar:  # admission decided their seat (stage, viewer) on whichever node
+            conn.me = await self.presence.session(conn.id) or conn.me
         try:
             conn.start(await self.welcome(conn))
         except Exception:
@@ -170,6 +225,7 @@ class RoomActions:
             return
         await self._plugins_seated(conn)
         await self.routing.reconsider(conn.room)
+        await self._tell_seated(conn)
 
     async def _plugins_seated(self, conn: Connection) -> None:
         if self.plugins is not None:
@@ -198,21 +254,30 @@ class RoomActions:
             ),
             plugins=[] if self.plugins is None else await self.plugins.welcome(room, me),
             outputs=None if self.outputs_status is None else await self.outputs_status(room.id),
+            breakouts=None if self.breakouts_status is None else await self.breakouts_status(room),
+            watch=None if self.watch_for is None else await self.watch_for(conn),
         )
+
+    async def _seated_as(self, room: RoomInfo, me: ParticipantInfo, joined: int) -> ParticipantInfo:
+        """``me`` as they may join (under the room's lock): a webinar decides stage and overflow;
+        any other room is full at ``max_participants``."""
+        if room.webinar and self.seat is not None:
+            return await self.seat(room, me)
+        if joined >= room.max_participants:
+            raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
+        return me
 
     async def leave(self, conn: Connection, reason: LeaveReason) -> None:
         """The socket is gone; tell the room unless someone already closed the session."""
         await self.hub.detach(conn.room.id, conn)
+        if conn.status == "joined":
+            # The media node's connection goes with the socket, whoever closed the session (a kick
+            # or a move closes it first, and says so to the room itself).
+            self.routing.left(conn)
         if not conn.me.id or not await self.presence.close(conn.id, reason):
             return
         if conn.status == "joined":
-            await self.hub.publish(conn.room.id, ParticipantLeft(participant_id=conn.id, reason=reason))
-            if self.plugins is not None:
-                self.plugins.participant_left(conn.room, conn.me, reason)
-            self.routing.left(conn)
-            if reason != "ended":
-                await self.routing.reconsider(conn.room)
-            await self._left(conn.room, conn.me, reason)
+            await self.depart(conn.room, conn.me, reason)
         else:
             await self.hub.publish(
                 conn.room.id, LobbyResolved(participant_id=conn.id, outcome="left"), audience="staff"
@@ -321,10 +386,7 @@ class RoomActions:
                 room.id, LobbyResolved(participant_id=target.id, outcome="denied"), audience="staff"
             )
         else:
-            await self.hub.publish(room.id, ParticipantLeft(participant_id=target.id, reason="kicked"))
-            if self.plugins is not None:
-                self.plugins.participant_left(room, target, "kicked")
-            await self._left(room, target, "kicked")
+            await self.depart(room, target, "kicked")
 
     async def ask_mute(
         self, room: RoomInfo, participant_id: str, kind: str, by: ParticipantInfo | None
@@ -367,7 +429,9 @@ class RoomActions:
             ops=[env.SetRole(participant_id=target.id, role=role)],
         )
 
-    async def update_self(self, conn: Connection, **values: object) -> None:
+    async def update_self(self, conn: Connection, hand_raised: bool | None = None, **values: object) -> None:
+        if hand_raised is not None:
+            await self.presence.set_hand(conn.id, hand_raised)
         updated = await self.presence.update(conn.id, **values)
         if updated is None:
             raise _not_found()
@@ -381,10 +445,12 @@ class RoomActions:
             raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
         async with self.presence.room_lock(room.id):
             joined = await self.presence.count_joined(room.id)
-            if joined >= room.max_participants:
-                raise PodiumError("room_full", f"the room is full ({room.max_participants})", status=409)
+            seated = await self._seated_as(room, found[0], joined)
             if not await self.presence.admit(participant_id):
                 raise PodiumError("not_in_lobby", "that participant is not waiting in the lobby", status=404)
+            if seated != found[0]:
+                await self.presence.update(participant_id, on_stage=seated.on_stage, viewer=seated.viewer)
+                found = (seated, found[1])
         await self.hub.publish(room.id, None, ops=[env.Admit(participant_id=participant_id)])
         await self.hub.publish(room.id, ParticipantJoined(participant=found[0]), exclude=participant_id)
         await self.hub.publish(
@@ -431,4 +497,6 @@ class RoomActions:
         )
         if self.plugins is not None:
             self.plugins.room_ended(room)
+        for observer in self.observers:
+            await observer.ended(room)
         return len(closed)

@@ -88,6 +88,33 @@ register_event_type(
     },
 )
 register_event_type(
+    "participant.stage_changed",
+    "webinars: a host, moderator or the API put someone on stage (`on_stage`: they may publish) or "
+    "took them off it",
+    example={"room": _ROOM, "participant": {**_PERSON, "on_stage": True}, "on_stage": True, "by": "Ada"},
+)
+register_event_type(
+    "breakout.opened",
+    "a host opened breakout rooms; `breakouts` lists them with who is assigned where",
+    example={"room": _ROOM, "breakouts": {"id": 1, "main_room": "all-hands", "breakouts": []}, "by": "Ada"},
+)
+register_event_type(
+    "breakout.closed",
+    "the breakouts closed and everyone is coming back: `closed` (a host or the API), `timer` or `ended`",
+    example={"room": _ROOM, "reason": "timer", "by": None},
+)
+register_event_type(
+    "breakout.moved",
+    "someone is moving to a breakout room (`to`, its slug; `breakout`, its number) or back (`breakout` 0)",
+    example={
+        "room": _ROOM,
+        "participant": _PERSON,
+        "to": "all-hands~1-2",
+        "breakout": 2,
+        "reason": "assigned",
+    },
+)
+register_event_type(
     "chat.message",
     "a chat message to everyone or to the moderators (private messages are never sent)",
     opt_in=True,

@@ -1,8 +1,8 @@
-"""Hand raise and Q&A.
+"""Q&A.
 
-Anyone raises or lowers their hand; hosts and moderators see the queue in order and
-lower hands. Attendees submit questions, others upvote them, moderators mark them
-answered (or dismiss them).
+Attendees submit questions, others upvote them, moderators mark them answered (or dismiss
+them). Raising a hand is a core feature of every room (``self.update`` ``hand_raised``, the
+People panel), so this plugin has no hand of its own.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from podium.core import hookimpl
 from podium.core.plugins import STAFF, ClientAssets, PluginAction, PluginContext, PodiumError
-from podium.core.realtime.protocol import LeaveReason, ParticipantInfo
+from podium.core.realtime.protocol import ParticipantInfo
 
 HERE = Path(__file__).parent
 SCHEMA: dict[str, Any] = json.loads((HERE / "config.schema.json").read_text())
@@ -38,12 +38,6 @@ def podium_config_schema() -> dict[str, Any]:
 @hookimpl
 def podium_plugin_actions() -> list[PluginAction]:
     return [
-        PluginAction("hand.raise", _object([]), description="raise your hand"),
-        PluginAction(
-            "hand.lower",
-            _object([], participant_id={"type": "string", "maxLength": 64}),
-            description="lower your hand (hosts and moderators: anyone's)",
-        ),
         PluginAction(
             "question.ask", _object(["text"], text={"type": "string", "minLength": 1, "maxLength": 2000})
         ),
@@ -78,39 +72,12 @@ def _questions(ctx: PluginContext, questions: list[dict[str, Any]]) -> list[dict
     return [_question_view(q, ctx.config["anonymous_questions"]) for q in live]
 
 
-async def _lower(ctx: PluginContext, hands: list[dict[str, Any]], participant_id: str) -> bool:
-    kept = [h for h in hands if h["participant_id"] != participant_id]
-    if len(kept) == len(hands):
-        return False
-    await ctx.state.set("hands", kept)
-    await ctx.send("hands", kept)
-    return True
-
-
 @hookimpl
 async def podium_plugin_message(
     ctx: PluginContext, sender: ParticipantInfo, action: str, data: Any
 ) -> str | None:
     async with ctx.lock():
-        if action.startswith("hand."):
-            await _hand(ctx, sender, action, data)
-            return None
         return await _question(ctx, sender, action, data)
-
-
-async def _hand(ctx: PluginContext, sender: ParticipantInfo, action: str, data: dict[str, Any]) -> None:
-    hands: list[dict[str, Any]] = await ctx.state.get("hands", [])
-    if action == "hand.raise":
-        if any(h["participant_id"] == sender.id for h in hands):
-            return
-        hands.append({"participant_id": sender.id, "name": sender.name, "raised_at": time.time()})
-        await ctx.state.set("hands", hands)
-        await ctx.send("hands", hands)
-        return
-    target = data.get("participant_id") or sender.id
-    if target != sender.id and sender.role not in STAFF:
-        raise PodiumError("forbidden", "only hosts and moderators lower other people's hands", status=403)
-    await _lower(ctx, hands, target)
 
 
 async def _question(ctx: PluginContext, sender: ParticipantInfo, action: str, data: dict[str, Any]) -> str:
@@ -157,16 +124,6 @@ async def _question(ctx: PluginContext, sender: ParticipantInfo, action: str, da
 @hookimpl
 async def podium_welcome(ctx: PluginContext) -> dict[str, Any]:
     return {
-        "hands": await ctx.state.get("hands", []),
         "questions": _questions(ctx, await ctx.state.get("questions", [])),
         "questions_enabled": ctx.config["questions"],
     }
-
-
-@hookimpl
-async def podium_participant_left(
-    ctx: PluginContext, participant: ParticipantInfo, reason: LeaveReason
-) -> None:
-    # Someone who left cannot be called on: their hand goes down.
-    async with ctx.lock():
-        await _lower(ctx, await ctx.state.get("hands", []), participant.id)

@@ -168,6 +168,12 @@ async def test_a_command_the_role_may_not_perform_is_rejected_and_not_executed(
     assert all(m["type"] not in ("kicked", "room.ended") for m in await host.quiet(0.5))
     people = await acme.http.get(f"/rooms/{room}/participants")
     assert sorted(p["identity"] for p in people.json()) == ["ann", "hana"]
+    # A hand is everyone's to raise; the stage and other people's hands are staff's.
+    assert (await command(tab, "raiseHand"))["ok"] == {"raised": True}
+    assert (await event(tab, "handChanged"))["you"] is True
+    assert [p["identity"] for p in (await command(tab, "getRaisedHands"))["ok"]] == ["ann"]
+    assert (await command(tab, "lowerHand", host.id))["error"]["code"] == "forbidden"
+    assert (await command(tab, "setStage", host.id, False))["error"]["code"] == "forbidden"
     # A refusal answers the promise; it is not also broadcast as an error event.
     assert not await tab.evaluate("window.events.filter((e) => e.event === 'error').length")
     await host.leave()

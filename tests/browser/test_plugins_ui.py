@@ -140,12 +140,14 @@ async def test_hands_questions_reactions_and_the_layout_reach_everyone(plugin_me
     room = await plugin_meeting.room()
     hana, ann = await plugin_meeting.join_all(room, ("hana", "host"), ("ann", "attendee"))
 
+    # The hand is the room's own (one button, the People panel's queue), not the Q&A plugin's.
+    await expect(ann.page.get_by_test_id("hand-button")).to_have_count(1)
     await ann.page.get_by_test_id("hand-button").click()
     await expect(ann.page.get_by_test_id("hand-button")).to_have_attribute("aria-pressed", "true")
-    await hana.page.get_by_test_id("qa-button").click()
     await expect(hana.page.get_by_test_id("hand-row")).to_have_text(re.compile("1. Ann"))
     await hana.page.get_by_test_id("hand-lower").click()
     await expect(ann.page.get_by_test_id("hand-button")).to_have_attribute("aria-pressed", "false")
+    await hana.page.get_by_test_id("qa-button").click()
 
     await ann.page.get_by_test_id("qa-button").click()
     await ann.page.get_by_test_id("question-input").fill("Will there be a recording?")

@@ -132,6 +132,36 @@ async def test_room_events_arrive_signed_and_verify(tenant: TenantClient, receiv
         verify(secret, delivery.headers, delivery.body)
 
 
+async def test_breakout_events_tell_where_people_went(tenant: TenantClient, receiver: Receiver) -> None:
+    await add_endpoint(tenant, receiver.url)
+    room = (await tenant.room())["slug"]
+    host = await tenant.join(room, "ada", "host")
+    guest = await tenant.join(room, "max")
+    await host.request(
+        {"type": "breakouts.open", "count": 2, "assignment": "manual", "assignments": {guest.id: 2}}
+    )
+    move = await guest.next("breakout.move")
+    # The host visits breakout 1: nobody is left in the main room, which is not over for that.
+    assert (await host.request({"type": "breakout.join", "breakout": 1}))["type"] == "ack"
+    await host.next("breakout.move")
+    await receiver.wait(2, "participant.left")
+    assert (await tenant.http.post(f"/rooms/{room}/breakouts/close")).status_code == 200
+    opened = (await receiver.wait(1, "breakout.opened"))[0].payload["data"]
+    assert [b["assigned"] for b in opened["breakouts"]["breakouts"]] == [[], ["max"]]
+    assert opened["by"] == "Ada" and opened["room"]["slug"] == room
+    moved = (await receiver.wait(1, "breakout.moved"))[0].payload["data"]
+    assert (moved["participant"]["identity"], moved["to"], moved["breakout"]) == (
+        "max",
+        move["room"]["slug"],
+        2,
+    )
+    closed = (await receiver.wait(1, "breakout.closed"))[0].payload["data"]
+    assert (closed["reason"], closed["by"]) == ("closed", None)
+    left = [d.payload["data"] for d in receiver.of_type("participant.left")]
+    assert {(d["participant"]["identity"], d["reason"]) for d in left} >= {("max", "moved"), ("ada", "moved")}
+    assert not [d for d in receiver.of_type("room.ended") if d.payload["data"]["room"]["slug"] == room]
+
+
 async def test_changed_body_or_stale_timestamp_fails_verification(
     tenant: TenantClient, receiver: Receiver
 ) -> None:

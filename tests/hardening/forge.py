@@ -31,7 +31,10 @@ MODERATOR_PERMISSIONS = (
     "lobby.admit",
     "participant.ask_mute",
     "participant.kick",
+    "participant.lower_hand",
     "participant.set_role",
+    "participant.stage",
+    "room.breakouts",
     "room.record",
     "room.stream",
 )

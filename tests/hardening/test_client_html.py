@@ -211,7 +211,7 @@ async def _attack(mallory: Member, tenant: TenantClient, room: str, token: str, 
     poll = {"question": PAYLOADS[2], "options": PAYLOADS[:4]}
     await ok({"type": "plugin", "plugin": "polls", "action": "create", "data": poll})
     await ok({"type": "plugin", "plugin": "qa", "action": "question.ask", "data": {"text": PAYLOADS[3]}})
-    await ok({"type": "plugin", "plugin": "qa", "action": "hand.raise"})
+    await ok({"type": "self.update", "hand_raised": True})
     deck = await _upload(tenant, room, token, PAYLOADS[4])
     while (await mallory.next("plugin.event", event="deck"))["data"]["status"] == "rendering":
         pass
@@ -246,8 +246,9 @@ async def test_hostile_text_reaches_every_screen_as_text(hostile_room: Meeting, 
     tally.tried()
     await _open_panel(hana, "slides-button", "slides-deck")
     await expect(hana.page.get_by_test_id("slides-deck").first).to_contain_text(PAYLOADS[4])
-    await _open_panel(hana, "qa-button", "hand-row")
-    await expect(hana.page.get_by_test_id("hand-row").locator("span")).to_have_text(f"1. {PAYLOADS[5]}")
+    await hana.page.get_by_test_id("tab-participants").click()
+    hand = hana.page.get_by_test_id("hand-row").get_by_test_id("hand-name")
+    await expect(hand).to_have_text(f"1. {PAYLOADS[5]}")
     assert await hana.page.evaluate(_DAMAGE) == UNHARMED
     assert dialogs == []
     tally.held()

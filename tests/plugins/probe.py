@@ -11,6 +11,7 @@ from litestar.types import ControllerRouterHandler
 
 from podium.core import hookimpl
 from podium.core.auth.permissions import Role
+from podium.core.breakouts import BreakoutsInfo
 from podium.core.plugins import (
     STAFF,
     ChatRejected,
@@ -134,6 +135,30 @@ async def podium_participant_left(
 @hookimpl
 async def podium_participant_role_changed(ctx: PluginContext, participant_id: str, role: Role) -> None:
     _record(ctx, f"role:{role}")
+
+
+@hookimpl
+async def podium_participant_stage_changed(
+    ctx: PluginContext, participant: ParticipantInfo, on_stage: bool
+) -> None:
+    _record(ctx, f"stage:{participant.identity}:{'on' if on_stage else 'off'}")
+
+
+@hookimpl
+async def podium_breakouts_opened(ctx: PluginContext, breakouts: BreakoutsInfo) -> None:
+    _record(ctx, f"breakouts_opened:{len(breakouts.breakouts)}")
+
+
+@hookimpl
+async def podium_breakouts_closed(ctx: PluginContext, reason: str) -> None:
+    _record(ctx, f"breakouts_closed:{reason}")
+
+
+@hookimpl
+async def podium_participant_moved(
+    ctx: PluginContext, participant: ParticipantInfo, breakout: str | None
+) -> None:
+    _record(ctx, f"moved:{participant.identity}:{'main' if breakout is None else breakout.split('~')[1]}")
 
 
 @hookimpl

@@ -49,6 +49,45 @@ async def test_lifecycle_and_participant_hooks(new_tenant: TenantFactory, test_p
     assert log.count("room_started") == 1
 
 
+async def test_breakout_hooks_run_with_the_main_rooms_context(
+    new_tenant: TenantFactory, test_plugins_node: Node
+) -> None:
+    # podium_breakouts_opened, podium_participant_moved, podium_breakouts_closed
+    acme = await new_tenant(on=test_plugins_node, probe={})
+    room = (await acme.room())["slug"]
+    host = await acme.join(room, "hana", "host")
+    ann = await acme.join(room, "ann")
+    await host.request(
+        {"type": "breakouts.open", "count": 2, "assignment": "manual", "assignments": {ann.id: 2}}
+    )
+    move = await ann.next("breakout.move")
+    await host.request({"type": "breakouts.close"})
+    log = await _log(test_plugins_node, room, "breakouts_closed:closed")
+    suffix = move["room"]["slug"].split("~")[1]
+    assert (
+        log.index("breakouts_opened:2")
+        < log.index(f"moved:ann:{suffix}")
+        < log.index("breakouts_closed:closed")
+    )
+    # Ann was not connected to her breakout when it closed, so nobody had to come back.
+    assert "moved:ann:main" not in log
+
+
+async def test_stage_changes_reach_plugins_in_order(
+    new_tenant: TenantFactory, test_plugins_node: Node
+) -> None:
+    # podium_participant_stage_changed
+    acme = await new_tenant(on=test_plugins_node, probe={})
+    room = (await acme.room(webinar=True))["slug"]
+    host = await acme.join(room, "hana", "host")
+    ann = await acme.join(room, "ann")
+    for on in (True, True, False):  # the second is no change: no hook
+        change = {"type": "participant.stage", "participant_id": ann.id, "on_stage": on}
+        assert (await host.request(change))["type"] == "ack"
+    log = await _log(test_plugins_node, room, "stage:ann:off")
+    assert [entry for entry in log if entry.startswith("stage:")] == ["stage:ann:on", "stage:ann:off"]
+
+
 async def test_plugin_messages_welcome_and_webhooks(
     new_tenant: TenantFactory, test_plugins_node: Node
 ) -> None:

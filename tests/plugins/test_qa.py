@@ -1,31 +1,18 @@
-"""Hand raise and Q&A: a queue in order, upvotes once, moderators answer."""
+"""Q&A: upvotes once, moderators answer; questions only (raising a hand is the room's own:
+tests/core/test_webinar.py)."""
 
 from __future__ import annotations
 
 from tests.plugins.conftest import TenantFactory, command, event_where, plugin_state
 
 
-async def test_hands_form_a_queue_moderators_clear(new_tenant: TenantFactory) -> None:
+async def test_the_plugin_has_no_hand_of_its_own(new_tenant: TenantFactory) -> None:
     acme = await new_tenant(qa={})
     room = (await acme.room())["slug"]
-    mo = await acme.join(room, "mo", "moderator")
     ann = await acme.join(room, "ann")
-    bob = await acme.join(room, "bob")
-    await command(bob, "qa", "hand.raise")
-    await command(ann, "qa", "hand.raise")
-    await command(ann, "qa", "hand.raise")  # twice is still once
-    queue = await event_where(mo, "qa", "hands", lambda q: len(q) == 2)
-    assert [h["name"] for h in queue] == ["Bob", "Ann"]
-
-    assert (await command(ann, "qa", "hand.lower", {"participant_id": bob.id}))["code"] == "forbidden"
-    await command(mo, "qa", "hand.lower", {"participant_id": bob.id})
-    lowered = await event_where(ann, "qa", "hands", lambda q: len(q) == 1 and q[0]["name"] == "Ann")
-    assert lowered[0]["participant_id"] == ann.id
-
-    late = await acme.join(room, "carl")
-    assert [h["name"] for h in plugin_state(late.first or {}, "qa")["hands"]] == ["Ann"]
-    await ann.leave()  # leaving lowers your hand
-    assert await event_where(mo, "qa", "hands", lambda q: q == []) == []
+    assert (await command(ann, "qa", "hand.raise"))["code"] == "unknown_action"
+    assert (await ann.request({"type": "self.update", "hand_raised": True}))["type"] == "ack"
+    assert plugin_state(ann.first or {}, "qa") == {"questions": [], "questions_enabled": True}
 
 
 async def test_questions_are_upvoted_once_and_answered(new_tenant: TenantFactory) -> None:

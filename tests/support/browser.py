@@ -161,12 +161,21 @@ class BrowserParticipant:
 
     @classmethod
     async def open(
-        cls, browser: Browser, tenant: TenantClient, room: str, identity: str, role: str = "attendee"
+        cls,
+        browser: Browser,
+        tenant: TenantClient,
+        room: str,
+        identity: str,
+        role: str = "attendee",
+        init_script: str | None = None,
     ) -> BrowserParticipant:
-        """Mint a join token through the REST API and open the join link in a fresh context."""
+        """Mint a join token through the REST API and open the join link in a fresh context
+        (``init_script`` runs in every page of it before the page's own scripts)."""
         token = await tenant.token(room, identity, role)
         context = await browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(TIMEOUT * 1000)
+        if init_script is not None:
+            await context.add_init_script(init_script)
         page = await context.new_page()
         person = cls(identity, role, context, page)
         await page.goto(f"{tenant.base_url}/r/{tenant.slug}/{room}?token={token}")
@@ -308,9 +317,11 @@ class Meeting:
         """A new peer-to-peer room (unless ``settings`` say otherwise); returns its slug."""
         return str((await self.tenant.room(**{"media_mode": "p2p", **settings}))["slug"])
 
-    async def open(self, room: str, identity: str, role: str = "attendee") -> BrowserParticipant:
+    async def open(
+        self, room: str, identity: str, role: str = "attendee", init_script: str | None = None
+    ) -> BrowserParticipant:
         """Open ``identity``'s join link, without getting past any pre-join screen."""
-        person = await BrowserParticipant.open(self.browser, self.tenant, room, identity, role)
+        person = await BrowserParticipant.open(self.browser, self.tenant, room, identity, role, init_script)
         self.people.append(person)
         return person
 
@@ -321,9 +332,10 @@ class Meeting:
         role: str = "attendee",
         name: str | None = None,
         expect: str = "joined",
+        init_script: str | None = None,
     ) -> BrowserParticipant:
         """Open the join link and get into the room (through the pre-join screen, if any)."""
-        person = await self.open(room, identity, role)
+        person = await self.open(room, identity, role, init_script)
         await person.enter(name=name, expect=expect)
         return person
 

@@ -11,12 +11,16 @@ import httpx
 __all__ = ["metric", "wait_metric"]
 
 
-async def metric(base_url: str, name: str) -> float | None:
-    """The value of the first sample of ``name`` (any labels), or None if there is none."""
+async def metric(base_url: str, name: str, **labels: str) -> float | None:
+    """The value of the first sample of ``name`` whose labels include ``labels`` (any, if none are
+    given), or None if there is none."""
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"{base_url}/metrics")).text
-    found = re.search(rf"^{re.escape(name)}(?:\{{[^}}]*\}})? (\S+)$", text, re.M)
-    return None if found is None else float(found.group(1))
+    for found in re.finditer(rf"^{re.escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", text, re.M):
+        have = dict(re.findall(r'(\w+)="([^"]*)"', found.group(1) or ""))
+        if all(have.get(key) == value for key, value in labels.items()):
+            return float(found.group(2))
+    return None
 
 
 async def wait_metric(base_url: str, name: str, at_least: float, within: float = 15) -> float:

@@ -364,6 +364,7 @@ class SyntheticParticipant:
         audio_levels: bool = True,
         gated_audio: bool = False,
         onset_hz: float | None = None,
+        view_only: bool = False,
     ) -> None:
         self.member = member
         self.identity = identity
@@ -386,6 +387,10 @@ class SyntheticParticipant:
         self.audio_levels = audio_levels
         #: Sound only in the first half of every second (for others to time the mix).
         self.gated_audio = gated_audio
+        #: Offer to receive only (``recvonly`` audio and video, no tracks), as the web client does
+        #: off a webinar's stage; False sends camera and tone whatever the room allows (a forged
+        #: client, seen from an off-stage seat).
+        self.view_only = view_only
         #: The codec the composite arrives in (``video/H264``), from its RTP payload type.
         self.composite_codec: str | None = None
         self.use_ice_servers = use_ice_servers
@@ -473,7 +478,8 @@ class SyntheticParticipant:
         (offer only these), ``max_height`` (the tallest composite to ask for), ``downlink_bps``
         (cap the bandwidth estimates sent back, as a slow link would), ``encoded_audio`` (send
         the tone pre-encoded, its level on every packet unless ``audio_levels`` is False),
-        ``gated_audio`` and ``onset_hz`` (time the mix: see ``AudioRecorder``)."""
+        ``gated_audio`` and ``onset_hz`` (time the mix: see ``AudioRecorder``), ``view_only``
+        (offer to receive only, as an off-stage webinar attendee's browser does)."""
         member = await SyntheticMember.connect(ws_url, tenant, room, token)
         assert isinstance(member, SyntheticMember)
         level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
@@ -560,6 +566,10 @@ class SyntheticParticipant:
     async def share_screen(self, sharing: bool = True) -> None:
         """Announce that we share (or stopped sharing) the screen we offered (``screen``)."""
         await self.member.send({"type": "self.update", "screen_sharing": sharing})
+
+    def offer_again(self) -> None:
+        """Make a new MCU connection now (a browser does when put on or taken off stage)."""
+        self._start_mcu()
 
     async def wait_mcu_connected(self, timeout: float = TIMEOUT) -> None:
         """Wait until the MCU peer connection is connected (ICE and DTLS done)."""
@@ -666,17 +676,12 @@ class SyntheticParticipant:
             )
         )
         self.pc = pc
-        self.audio_out = ToneAudioTrack(
-            self.tone_hz, self._amplitude, encoded=self.encoded_audio, gated=self.gated_audio
-        )
-        self.video_out = ColourVideoTrack(self.colour, *self.camera)
-        if self.visible is False:
-            self.video_out.pause()
-        audio_sender = pc.addTrack(self.audio_out)
-        if self.encoded_audio and self.audio_levels:
-            send_levels(audio_sender, self.audio_out)
-        pc.addTrack(self.video_out)
-        if self.screen is not None:
+        if self.view_only:
+            pc.addTransceiver("audio", direction="recvonly")
+            pc.addTransceiver("video", direction="recvonly")
+        else:
+            self._add_senders(pc)
+        if self.screen is not None and not self.view_only:
             pc.addTransceiver(ColourVideoTrack(self.screen, 1280, 720, fps=5), direction="sendonly")
         # aiortc offers VP8 first, then H.264: the camera goes up in VP8 (an H.264 encoder would
         # cost more CPU) and the node sends the composite down in H.264, as to a browser.
@@ -732,6 +737,19 @@ class SyntheticParticipant:
         self._watch_composite_codec(pc, sdp)
         if self.downlink_bps is not None:
             self._cap_estimates(pc, self.downlink_bps)
+
+    def _add_senders(self, pc: RTCPeerConnection) -> None:
+        """The tone and the camera, going up."""
+        self.audio_out = ToneAudioTrack(
+            self.tone_hz, self._amplitude, encoded=self.encoded_audio, gated=self.gated_audio
+        )
+        self.video_out = ColourVideoTrack(self.colour, *self.camera)
+        if self.visible is False:
+            self.video_out.pause()
+        audio_sender = pc.addTrack(self.audio_out)
+        if self.encoded_audio and self.audio_levels:
+            send_levels(audio_sender, self.audio_out)
+        pc.addTrack(self.video_out)
 
     def _watch_composite_codec(self, pc: RTCPeerConnection, answer: str) -> None:
         """Note the codec of the composite's RTP packets (the answer maps payload types to codecs)."""

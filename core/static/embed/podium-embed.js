@@ -196,6 +196,11 @@
     setRole: ["participantId", "role"],
     admit: ["participantId"],
     deny: ["participantId"],
+    // raised hands and a webinar's stage
+    raiseHand: [],
+    lowerHand: ["participantId"],
+    setStage: ["participantId", "onStage"],
+    getRaisedHands: [],
     // room
     setLayout: ["layout"],
     startRecording: ["options"],
@@ -203,6 +208,13 @@
     startStreaming: ["options"],
     stopStreaming: ["options"],
     pluginCommand: ["plugin", "action", "data"],
+    // breakout rooms (hosts and moderators; joinBreakout(0) goes back to the main room)
+    openBreakouts: ["options"],
+    closeBreakouts: [],
+    assignBreakout: ["participantId", "breakout"],
+    broadcastToBreakouts: ["text"],
+    joinBreakout: ["breakout"],
+    getBreakouts: [],
     hangUp: [],
     endMeeting: [],
     // queries

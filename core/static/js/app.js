@@ -4,6 +4,8 @@
 import { RoomConnection, socketUrl } from "./connection.js";
 import { LocalMedia } from "./media/local.js";
 import { McuLink } from "./media/mcu.js";
+import { Publishing, startsViewOnly } from "./media/publishing.js";
+import { StreamPlayer } from "./media/stream.js";
 import { Mesh } from "./media/mesh.js";
 import { SpeakerDetector } from "./media/speaker.js";
 import { mountMediaSync } from "./media/sync.js";
@@ -11,6 +13,7 @@ import { mountPlugins } from "./plugins.js";
 import { embedOrigin, mountEmbedBridge } from "./embed/bridge.js";
 import { applyEmbedOptions } from "./embed/options.js";
 import { createStore } from "./store.js";
+import { mountBreakouts } from "./ui/breakouts.js";
 import { mountChat } from "./ui/chat.js";
 import { mountControls } from "./ui/controls.js";
 import { dismiss } from "./ui/dialog.js";
@@ -75,7 +78,15 @@ function main() {
   const dialog = $("dialog");
   const local = new LocalMedia(store, storage("localStorage"));
   const mesh = new Mesh({ store, connection, local, audioSink: $("audio-sink") });
-  const mcu = new McuLink({ store, connection, local, audioSink: $("audio-sink") });
+  // Off a webinar's stage the page publishes nothing; going on stage opens camera and microphone.
+  const publishing = new Publishing({
+    store,
+    local,
+    viewOnly: startsViewOnly(document, link.token),
+    onChange: (on) => (on ? mcu.renegotiate() : mcu.stopSending()),
+  });
+  const mcu = new McuLink({ store, connection, local, audioSink: $("audio-sink"), canPublish: () => publishing.allowed() });
+  const stream = new StreamPlayer({ store });
   const speaker = new SpeakerDetector({ store, mesh, local });
   const mediaSync = mountMediaSync({ store, connection });
   const options = new URLSearchParams(window.location.search);
@@ -86,6 +97,7 @@ function main() {
     local,
     mesh,
     mcu,
+    stream,
     dialog,
     toasts: new Toasts($("toasts")),
     isChatVisible: (state) => (NARROW.matches ? state.ui.view === "chat" : state.ui.tab === "chat"),
@@ -118,6 +130,11 @@ function main() {
   const controls = mountControls($("controls"), ctx);
   const notices = mountNotices(ctx);
   const outputs = mountOutputs({ meta: $("conn").parentElement, controls: $("controls") }, ctx);
+  const breakouts = mountBreakouts({ column: $("stage-column"), controls: $("controls") }, ctx);
+  connection.movedTo = () => {
+    const move = store.getState().moving;
+    return move ? socketUrl(window.location, link.tenant, move.room.slug, move.token) : null;
+  };
   const plugins = mountPlugins({
     controls: $("controls"),
     panel: $("plugin-panel"),
@@ -138,9 +155,9 @@ function main() {
       speaker.start();
     });
   };
-  const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join });
+  const prejoin = mountPrejoin($("prejoin"), ctx, { token: link.token, onJoin: join, viewOnly: publishing.viewOnly });
 
-  const views = [shell, stage, people, chat, screens, controls, prejoin, plugins, outputs];
+  const views = [shell, stage, people, chat, screens, controls, prejoin, plugins, outputs, breakouts];
   const renderAll = (state, action, prev) => {
     for (const view of views) view(state, action, prev);
   };
@@ -152,7 +169,7 @@ function main() {
   NARROW.addEventListener("change", () => renderAll(store.getState(), { type: "client/resize" }, null));
 
   // For the iframe SDK and browser tests: the store is the page's public state.
-  window.podium = Object.freeze({ store, connection, local, mesh, mcu });
+  window.podium = Object.freeze({ store, connection, local, mesh, mcu, stream });
   // Embedding: UI options from the link, and the SDK bridge when the server named the embedder.
   const embedded = applyEmbedOptions({ store, options, app: $("app"), mediaSync });
   const sdkOrigin = embedOrigin();
@@ -171,7 +188,7 @@ function main() {
       local.stop();
     }
     if (action.type === "client/restart") {
-      local.start({ audio: prev.media.local.audio, video: prev.media.local.video });
+      publishing.open({ audio: prev.media.local.audio, video: prev.media.local.video });
       speaker.start();
     }
   });
@@ -180,11 +197,12 @@ function main() {
     if (store.getState().media.autoplayBlocked) {
       mesh.resumeAudio();
       mcu.audioEl?.play().catch(() => {});
+      if (stream.playlist) stream.video.play().catch(() => {});
       store.dispatch({ type: "media/autoplay-resumed" });
     }
   });
   const startMuted = { audio: options.get("audio") !== "0", video: options.get("video") !== "0" };
-  opening = local.start(startMuted);
+  opening = publishing.open(startMuted);
   if (options.get("prejoin") === "0") join();
   window.addEventListener("pagehide", () => {
     if (!store.getState().terminal) connection.leave();

@@ -10,6 +10,8 @@ const MAX_ATTEMPTS = 12;
 const PING_EVERY_MS = 20000;
 const PONG_TIMEOUT_MS = 10000;
 const REQUEST_TIMEOUT_MS = 15000;
+/** The server sent us to another room (`breakout.move` came first): connect there. */
+export const CLOSE_MOVED = 4414;
 /** Close code this client uses when it gives up on a silent socket (server logs "disconnected"). */
 const CLOSE_STALE = 4000;
 /** "Service restart": the server is draining; reconnect at once (another node takes the socket). */
@@ -43,6 +45,8 @@ export class RoomConnection {
     this.stopped = false;
     this.seq = 0;
     this.pending = new Map();
+    /** Set by the page: the socket URL of the room a `breakout.move` named, or null. */
+    this.movedTo = () => null;
     this.onOnline = () => {
       if (this.retryTimer) this.retryNow();
     };
@@ -162,6 +166,15 @@ export class RoomConnection {
     this.failPending("disconnected");
     if (this.leaving || this.stopped) return;
     const code = ws.staleClose ? 1006 : event.code;
+    const next = code === CLOSE_MOVED ? this.movedTo() : null;
+    if (next) {
+      // Same page, same camera: only the room changes. Reconnects go to the new room from now on.
+      this.url = next;
+      this.attempt = 0;
+      this.store.dispatch({ type: "client/moving" });
+      this.open();
+      return;
+    }
     if (isTerminalClose(code) || this.store.getState().terminal) {
       this.stopped = true;
       this.store.dispatch({ type: "client/closed", code, reason: event.reason });

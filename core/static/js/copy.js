@@ -116,6 +116,8 @@ const ERRORS = {
   invalid_target: "You can’t do that to yourself.",
   forbidden: "You don’t have permission to do that.",
   room_full: "The room is full — no one else can join right now.",
+  not_webinar: "Only webinars have a stage: everyone here can already speak.",
+  viewer_only: "You’re watching the live stream; a host can invite you on stage.",
   in_lobby: "You can do that once you’ve been let in.",
   internal_error: "Something went wrong on the server. Please try again.",
   frame_too_large: "That was too large to send.",

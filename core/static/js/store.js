@@ -55,8 +55,14 @@ export const initialState = Object.freeze({
   plugins: Object.freeze([]),
   /** Recording and live streaming now: `{recording, live, outputs}` (the `outputs` message), or null. */
   outputs: null,
+  /** The main room's open breakouts (`breakouts` message), or null. */
+  breakouts: null,
+  /** A `breakout.move` on its way: `{room: {slug, name, breakout}, token, reason, by}` until the next welcome. */
+  moving: null,
   /** STUN/TURN servers from welcome, for peer connections. */
   iceServers: Object.freeze([]),
+  /** Webinar overflow viewers: `{stream, playlist}`, the room's HLS stream to play (welcome.watch). */
+  watch: null,
   media: Object.freeze({
     /** This page's camera/mic/screen as the peers get them. */
     local: Object.freeze({ audio: false, video: false, screen: false, hasAudio: false, hasVideo: false }),
@@ -133,8 +139,10 @@ export function reduce(state, action) {
     // -- server → client
     case "welcome": {
       const next = seated(state, action, "joined");
-      const chat = mergeChat(state.chat, action.chat || []);
-      const ui = state.ui.lastSeenChatId === null ? { ...state.ui, lastSeenChatId: lastId(action.chat || []) } : state.ui;
+      // Another room (a breakout, or back from one): its own chat, nothing of the last room's.
+      const moved = Boolean(state.room && state.room.slug !== action.room.slug);
+      const chat = moved ? action.chat || [] : mergeChat(state.chat, action.chat || []);
+      const ui = state.ui.lastSeenChatId === null || moved ? { ...state.ui, lastSeenChatId: lastId(action.chat || []) } : state.ui;
       return {
         ...next,
         participants: action.participants || [],
@@ -145,9 +153,17 @@ export function reduce(state, action) {
         iceServers: action.ice_servers || [],
         plugins: action.plugins || [],
         outputs: action.outputs || null,
+        watch: action.watch || null,
+        breakouts: action.breakouts || null,
+        moving: null,
+        media: moved ? { ...state.media, remote: {}, speaker: null } : state.media,
         ui,
       };
     }
+    case "breakouts":
+      return { ...state, breakouts: action.breakouts || null };
+    case "breakout.move":
+      return { ...state, moving: { room: action.room, token: action.token, reason: action.reason, by: action.by ?? null } };
     case "lobby.waiting":
       return { ...seated(state, action, "lobby"), participants: [], lobby: [], permissions: [] };
     case "lobby.knock":
@@ -202,6 +218,9 @@ export function reduce(state, action) {
       return state;
 
     // -- connection life cycle (connection.js)
+    case "client/moving":
+      // The old room closed our socket (4414) and the next one opens: the session goes on.
+      return { ...state, phase: "connecting", participants: [], lobby: [], connection: { ...state.connection, status: "connecting", attempt: 0, retryAt: null, handshake: false } };
     case "client/connecting":
       return {
         ...state,
@@ -339,6 +358,17 @@ export function sortedParticipants(state) {
     if (b.id === youId) return 1;
     return (RANK[b.role] || 0) - (RANK[a.role] || 0) || String(a.joined_at).localeCompare(String(b.joined_at));
   });
+}
+
+/** Whether this page may publish camera and microphone: off a webinar's stage, or watching its
+ *  live stream, it only watches and listens. Everyone publishes outside webinars. */
+export const isPublishing = (state) => !state.you || (state.you.on_stage !== false && !state.you.viewer);
+
+/** Participants with a raised hand, first raised first. */
+export function raisedHands(state) {
+  return state.participants
+    .filter((p) => p.hand_raised_at)
+    .sort((a, b) => String(a.hand_raised_at).localeCompare(String(b.hand_raised_at)));
 }
 
 export const findParticipant = (state, id) => state.participants.find((p) => p.id === id) || null;

@@ -63,9 +63,7 @@ video.addEventListener("error", () => console.warn("video error:", video.error &
 
 (async () => {
   if (await poll()) play();
-  const timer = setIntervalvideo.addEventListener("error", () => console.warn("video error:", video.error && video.error.message));
-
-(async () => {
+  const timer = setInterval(async () => {
     if (!(await poll())) clearInterval(timer);
   }, 5000);
 })();

@@ -13,13 +13,15 @@ function roomForm(room, onSubmit) {
   const mode = h("select", { name: "media_mode" }, MODES.map((m) => h("option", { value: m, selected: m === (room?.media_mode || "auto") }, m)));
   const lobby = h("input", { type: "checkbox", name: "lobby", checked: Boolean(room?.lobby) });
   const recording = h("input", { type: "checkbox", name: "recording_allowed", checked: room ? room.recording_allowed : true });
+  const webinar = h("input", { type: "checkbox", name: "webinar", checked: Boolean(room?.webinar), "data-testid": "room-webinar" });
   const form = h("form", { class: "inline-form", "data-testid": room ? "room-edit-form" : "room-create-form" },
     f("Slug", slug), f("Name", name), f("Max people", max), f("Media", mode),
     h("label", { class: "check" }, lobby, "Lobby"), h("label", { class: "check" }, recording, "Recording allowed"),
+    h("label", { class: "check", title: "Attendees watch off stage until a host invites them; past Max people they watch the live stream" }, webinar, "Webinar"),
     h("button", { type: "submit", class: "btn btn-primary" }, room ? "Save" : "Create room"));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    const body = { name: name.value, max_participants: Number(max.value), media_mode: mode.value, lobby: lobby.checked, recording_allowed: recording.checked };
+    const body = { name: name.value, max_participants: Number(max.value), media_mode: mode.value, lobby: lobby.checked, recording_allowed: recording.checked, webinar: webinar.checked };
     if (!room) body.slug = slug.value;
     onSubmit(body);
   });
@@ -32,7 +34,7 @@ export function mountRooms(root, api) {
     const detail = h("div", { class: "detail", "data-testid": "room-detail" });
     const rows = rooms.map((room) => h("tr", { dataset: { slug: room.slug } },
       h("td", {}, h("strong", {}, room.name), h("div", { class: "muted" }, room.slug)),
-      h("td", {}, room.media_mode, room.lobby ? " · lobby" : ""),
+      h("td", {}, room.media_mode, room.lobby ? " · lobby" : "", room.webinar ? " · webinar" : ""),
       h("td", {}, String(room.max_participants)),
       h("td", {}, when(room.ended_at)),
       h("td", { class: "actions" },

@@ -6,7 +6,7 @@
 // only for an origin the tenant allowed. Messages go to exactly that origin, and only messages
 // from that origin *and* from the parent window are read.
 
-import { findParticipant } from "../store.js";
+import { findParticipant, raisedHands } from "../store.js";
 
 export const PROTOCOL = "podium-embed/1";
 
@@ -26,6 +26,9 @@ const publicParticipant = (p) =>
     video_muted: p.video_muted,
     screen_sharing: p.screen_sharing,
     joined_at: p.joined_at,
+    on_stage: p.on_stage !== false,
+    hand_raised_at: p.hand_raised_at ?? null,
+    viewer: Boolean(p.viewer),
   };
 
 const roomInfo = (state) => state.room && { ...state.room, media_mode: state.mediaMode };
@@ -72,6 +75,13 @@ export function eventFor(action, state, prev) {
       return ["pluginEvent", { plugin: action.plugin, event: action.event, data: action.data ?? null }];
     case "plugin.disabled":
       return ["pluginDisabled", { plugin: action.plugin, reason: action.reason }];
+    case "breakouts":
+      return ["breakoutsChanged", { breakouts: action.breakouts ?? null }];
+    case "breakout.move":
+      // The token stays in the page: the embedder learns where, not how.
+      return ["breakoutMove", { room: action.room, reason: action.reason, by: action.by ?? null }];
+    case "breakouts.message":
+      return ["breakoutMessage", { by: action.by, text: action.text, sent_at: action.sent_at }];
     case "error":
       // Refusals of the bridge's own commands reject their promise instead.
       return action.ref ? null : ["error", { code: action.code, message: action.message }];
@@ -123,10 +133,24 @@ export function mountEmbedBridge({ store, connection, local, layout, origin, par
     if (m.audio !== p.audio || m.video !== p.video || m.screen !== p.screen) {
       emit("localMediaChanged", { audio: m.audio, video: m.video, screen: m.screen });
     }
+    if (action.type === "participant.updated") stageEvents(state, prev, action.participant);
     if (state.terminal && !prev.terminal) {
       emit("left", { reason: state.terminal.kind, by: state.terminal.by ?? null, code: state.terminal.reason || null });
     }
   });
+
+  /** Webinars' stage and everyone's hand, as events of their own (participantUpdated has both too). */
+  function stageEvents(state, prev, p) {
+    const before = findParticipant(prev, p.id) || (prev.you?.id === p.id ? prev.you : null);
+    if (!before) return;
+    const you = state.you?.id === p.id;
+    if ((before.on_stage !== false) !== (p.on_stage !== false) || Boolean(before.viewer) !== Boolean(p.viewer)) {
+      emit("stageChanged", { participant: publicParticipant(p), on_stage: p.on_stage !== false, you });
+    }
+    if (Boolean(before.hand_raised_at) !== Boolean(p.hand_raised_at)) {
+      emit("handChanged", { participant: publicParticipant(p), raised: Boolean(p.hand_raised_at), you });
+    }
+  }
 
   // ---- commands --------------------------------------------------------------------------------------
   const request = async (type, payload) => {
@@ -194,9 +218,45 @@ export function mountEmbedBridge({ store, connection, local, layout, origin, par
     stopRecording: async () => ({ id: await request("recording.stop", {}) }),
     startStreaming: async ({ options = {} }) => ({ id: await request("streaming.start", options) }),
     stopStreaming: async ({ options = {} }) => ({ id: await request("streaming.stop", options) }),
+    raiseHand: async () => {
+      await request("self.update", { hand_raised: true });
+      return { raised: true };
+    },
+    lowerHand: async ({ participantId }) => {
+      // Your own hand, or (hosts and moderators) someone else's.
+      if (participantId && participantId !== store.getState().you?.id) {
+        await request("participant.lower_hand", { participant_id: participantId });
+      } else {
+        await request("self.update", { hand_raised: false });
+      }
+      return { raised: false };
+    },
+    setStage: async ({ participantId, onStage }) => {
+      if (typeof onStage !== "boolean") throw { code: "invalid_arguments", message: "onStage must be true or false" };
+      await request("participant.stage", { participant_id: need(participantId, "participantId"), on_stage: onStage });
+      return { on_stage: onStage };
+    },
+    getRaisedHands: () => raisedHands(store.getState()).map(publicParticipant),
     pluginCommand: async ({ plugin, action, data = null }) => ({
       id: await request("plugin", { plugin: need(plugin, "plugin"), action: need(action, "action"), data }),
     }),
+    openBreakouts: async ({ options = {} }) => {
+      await request("breakouts.open", { count: 2, ...options });
+      return store.getState().breakouts;
+    },
+    closeBreakouts: async () => {
+      await request("breakouts.close", {});
+    },
+    assignBreakout: async ({ participantId, breakout }) => {
+      await request("breakouts.assign", { participant_id: need(participantId, "participantId"), breakout: need(breakout, "breakout") });
+    },
+    broadcastToBreakouts: async ({ text }) => {
+      await request("breakouts.broadcast", { text: need(text, "text") });
+    },
+    joinBreakout: async ({ breakout }) => {
+      await request("breakout.join", { breakout: need(breakout, "breakout") });
+    },
+    getBreakouts: () => store.getState().breakouts,
     hangUp: () => {
       connection.leave();
     },

@@ -28,8 +28,10 @@ function playerHeight() {
 }
 
 export class McuLink {
-  constructor({ store, connection, local, audioSink }) {
+  constructor({ store, connection, local, audioSink, canPublish = () => true }) {
     this.store = store;
+    /** Whether the next offer sends camera and microphone (false off a webinar's stage). */
+    this.canPublish = canPublish;
     this.connection = connection;
     this.local = local;
     this.audioSink = audioSink;
@@ -81,7 +83,8 @@ export class McuLink {
   }
 
   reconcile(state) {
-    const wanted = this.enabled && !state.terminal && state.phase === "joined" && state.mediaMode === "mcu";
+    // A webinar's overflow viewer plays the room's live stream instead (media/stream.js).
+    const wanted = this.enabled && !state.terminal && state.phase === "joined" && state.mediaMode === "mcu" && !state.you?.viewer;
     if (wanted && !this.pc) this.start();
     else if (!wanted && this.pc) this.stop();
   }
@@ -90,20 +93,8 @@ export class McuLink {
     clearTimeout(this.retryTimer);
     const state = this.store.getState();
     const pc = (this.pc = new RTCPeerConnection({ iceServers: state.iceServers || [], bundlePolicy: "max-bundle" }));
-    const audio = pc.addTransceiver(this.local.track("audio") || "audio", { direction: "sendrecv", streams: [this.local.stream] });
-    const camera = this.local.track("video");
-    const height = camera?.getSettings().height || UPLINK_HEIGHT;
-    const video = pc.addTransceiver(camera || "video", {
-      direction: "sendrecv",
-      streams: [this.local.stream],
-      sendEncodings: [{ maxBitrate: UPLINK_BITRATE, scaleResolutionDownBy: Math.max(1, height / UPLINK_HEIGHT) }],
-    });
-    preferVp8(video);
-    // A second video section for the screen, there from the start so sharing is a replaceTrack
-    // (no new offer): the node makes it the composite's content tile while you share.
-    const screen = pc.addTransceiver(this.screenTrack() || "video", { direction: "sendonly" });
-    preferVp8(screen);
-    this.senders = { audio: audio.sender, video: video.sender, screen: screen.sender };
+    if (this.canPublish()) this.addSenders(pc);
+    else this.addReceivers(pc);
     pc.ontrack = ({ track, streams }) => this.received(track, streams[0]);
     pc.onconnectionstatechange = () => {
       this.store.dispatch({ type: "media/mcu", connection: pc.connectionState });
@@ -124,6 +115,44 @@ export class McuLink {
       console.warn("podium: MCU offer failed", err);
       this.restart(true);
     }
+  }
+
+  /** Off stage: receive the composite and the mix, send nothing (no device is even open). */
+  addReceivers(pc) {
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    pc.addTransceiver("video", { direction: "recvonly" });
+    this.senders = { audio: null, video: null, screen: null };
+  }
+
+  /** Camera and microphone up (sendrecv), and the screen's section, ready for a share. */
+  addSenders(pc) {
+    const audio = pc.addTransceiver(this.local.track("audio") || "audio", { direction: "sendrecv", streams: [this.local.stream] });
+    const camera = this.local.track("video");
+    const height = camera?.getSettings().height || UPLINK_HEIGHT;
+    const video = pc.addTransceiver(camera || "video", {
+      direction: "sendrecv",
+      streams: [this.local.stream],
+      sendEncodings: [{ maxBitrate: UPLINK_BITRATE, scaleResolutionDownBy: Math.max(1, height / UPLINK_HEIGHT) }],
+    });
+    preferVp8(video);
+    // A second video section for the screen, there from the start so sharing is a replaceTrack
+    // (no new offer): the node makes it the composite's content tile while you share.
+    const screen = pc.addTransceiver(this.screenTrack() || "video", { direction: "sendonly" });
+    preferVp8(screen);
+    this.senders = { audio: audio.sender, video: video.sender, screen: screen.sender };
+  }
+
+  /** Taken off stage: send nothing more on this connection (the node already decodes none of it,
+   *  and a new offer would blank the picture for a moment). The next offer receives only. */
+  stopSending() {
+    for (const sender of Object.values(this.senders)) sender?.replaceTrack(null).catch(() => {});
+    this.senders = { audio: null, video: null, screen: null };
+  }
+
+  /** Put on stage (or off the live stream onto a seat): offer again at once, now sending. */
+  renegotiate() {
+    if (this.pc) this.restart(false);
+    else this.reconcile(this.store.getState());
   }
 
   /** The MCU takes no trickled candidates: the offer carries them all. */

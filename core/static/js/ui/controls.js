@@ -1,7 +1,9 @@
-// The control bar under the stage: microphone, camera, screen share and device settings.
+// The control bar under the stage: microphone, camera, screen share, device settings, and raising
+// your hand. Off a webinar's stage only the hand is there: nothing is published.
 
 import { h, icon, replaceChildren } from "../dom.js";
 import { mediaErrorText } from "../media/local.js";
+import { isPublishing } from "../store.js";
 
 function toggleButton(testid, onClick) {
   return h("button", { type: "button", class: "ctrl-btn", "data-testid": testid, "aria-pressed": "false", on: { click: onClick } });
@@ -43,7 +45,19 @@ export function mountControls(bar, ctx) {
     on: { click: () => openSettings() },
   }, icon("settings", { size: 20 }), h("span", { class: "ctrl-label" }, "Devices"));
   const canShare = Boolean(navigator.mediaDevices?.getDisplayMedia);
-  bar.append(mic, cam, canShare ? screen : null, settings);
+  const hand = h("button", {
+    type: "button",
+    class: "ctrl-btn",
+    "data-testid": "hand-button",
+    "aria-pressed": "false",
+    on: { click: () => toggleHand() },
+  });
+  bar.append(mic, cam, canShare ? screen : null, settings, hand);
+
+  function toggleHand() {
+    const raised = Boolean(ctx.store.getState().you?.hand_raised_at);
+    ctx.connection.request("self.update", { hand_raised: !raised }).catch(() => {}); // errors toast via the store
+  }
 
   async function openSettings() {
     const devices = await local.devices();
@@ -86,5 +100,13 @@ export function mountControls(bar, ctx) {
     });
     screen.classList.toggle("is-off", false);
     screen.classList.toggle("is-active", m.screen);
+    // Off stage (a webinar's audience, its stream viewers): nothing to turn on or share.
+    const publishing = isPublishing(state);
+    for (const btn of [mic, cam, screen, settings]) btn.hidden = !publishing;
+    const raised = Boolean(state.you?.hand_raised_at);
+    hand.classList.toggle("is-active", raised);
+    hand.setAttribute("aria-pressed", String(raised));
+    hand.title = raised ? "Lower your hand" : "Raise your hand";
+    replaceChildren(hand, icon("hand", { size: 20 }), h("span", { class: "ctrl-label" }, raised ? "Lower hand" : "Raise hand"));
   };
 }

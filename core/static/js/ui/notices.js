@@ -1,4 +1,5 @@
-// Turns room events into toasts: server errors, mute requests, lobby knocks, your role changing.
+// Turns room events into toasts: server errors, mute requests, lobby knocks, your role changing,
+// going on or off a webinar's stage, and (for hosts and moderators) hands going up.
 
 import { errorText } from "../copy.js";
 import { ROLE_LABEL } from "../dom.js";
@@ -6,6 +7,19 @@ import { can } from "../store.js";
 
 export function mountNotices(ctx) {
   const { toasts, connection } = ctx;
+
+  /** Webinars: you went on or off stage; staff: someone raised their hand. */
+  function stageNotice(state, p, prev) {
+    const before = prev.participants.find((x) => x.id === p.id);
+    if (p.id === state.you?.id && before && before.on_stage !== p.on_stage && state.room?.webinar) {
+      const text = p.on_stage
+        ? "You’re on stage: your camera and microphone are on. Everyone can see and hear you."
+        : "You’re back in the audience: your camera and microphone are off.";
+      toasts.show({ kind: "role", text, testid: p.on_stage ? "toast-on-stage" : "toast-off-stage" });
+    } else if (p.hand_raised_at && before && !before.hand_raised_at && p.id !== state.you?.id && can(state, "participant.lower_hand")) {
+      toasts.show({ kind: "info", text: `${p.name} raised their hand.`, testid: "toast-hand-raised", duration: 5000 });
+    }
+  }
   /** Knock toasts by participant id, withdrawn once someone has answered. */
   const knocks = new Map();
 
@@ -60,6 +74,9 @@ export function mountNotices(ctx) {
         toasts.show({ kind: "role", text, testid: "toast-role-changed" });
         return;
       }
+      case "participant.updated":
+        stageNotice(state, action.participant, prev);
+        return;
       case "welcome":
         // Back in after a drop: say so briefly (the banner disappears on its own).
         if (prev.phase === "joined" && prev.connection.attempt > 0) {

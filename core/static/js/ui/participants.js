@@ -1,7 +1,8 @@
-// The People panel: the lobby (for hosts and moderators) and the participant list with moderation.
+// The People panel: the lobby (for hosts and moderators), raised hands in order (with "Invite to
+// stage" in webinars), and the participant list with moderation.
 
 import { avatar, h, icon, replaceChildren, roleBadge, setText, ROLE_LABEL } from "../dom.js";
-import { assignableRoles, can, canActOn, sortedParticipants } from "../store.js";
+import { assignableRoles, can, canActOn, raisedHands, sortedParticipants } from "../store.js";
 import { confirmAction } from "./dialog.js";
 import { closeMenu, isMenuOpenFor, openMenu } from "./menu.js";
 
@@ -28,6 +29,14 @@ export function mountParticipants(panel, ctx) {
     lobbyList,
   );
 
+  // -- raised hands, first raised first
+  const handsCount = h("span", { class: "count", "data-testid": "hands-count" });
+  const handsList = h("ol", { class: "people", "data-testid": "hands-list", "aria-labelledby": "hands-heading" });
+  const hands = h("section", { class: "group group-hands", "data-testid": "hands-section", hidden: true },
+    h("div", { class: "group-head" }, h("h2", { class: "group-title", id: "hands-heading" }, icon("hand", { size: 16 }), "Raised hands ", handsCount)),
+    handsList,
+  );
+
   // -- people
   const count = h("span", { class: "count", "data-testid": "people-count" });
   const search = h("input", {
@@ -44,6 +53,7 @@ export function mountParticipants(panel, ctx) {
   panel.append(
     h("div", { class: "panel-scroll" },
       lobby,
+      hands,
       h("section", { class: "group" },
         h("div", { class: "group-head" }, h("h2", { class: "group-title", id: "people-heading" }, "In the meeting ", count)),
         searchBox,
@@ -69,6 +79,7 @@ export function mountParticipants(panel, ctx) {
         { label: "Ask to turn off camera", icon: "videoOff", testid: "action-ask-mute-video", run: () => askMute(p, "video") },
       );
     }
+    items.push(...stageActions(state, p));
     if (can(state, "participant.set_role")) {
       const roles = assignableRoles(you, p);
       if (roles.length && items.length) items.push("separator");
@@ -80,6 +91,51 @@ export function mountParticipants(panel, ctx) {
       items.push("separator", { label: "Remove from meeting", icon: "userMinus", danger: true, testid: "action-kick", run: () => kick(p) });
     }
     return items;
+  }
+
+  /** Webinars: call someone up on stage or send them back to the audience; lower a hand. */
+  function stageActions(state, p) {
+    const items = [];
+    if (state.room?.webinar && can(state, "participant.stage")) {
+      if (p.on_stage === false || p.viewer) {
+        items.push({ label: "Invite to stage", icon: "stage", testid: "action-stage-on", run: () => setStage(p, true) });
+      } else {
+        items.push({ label: "Remove from stage", icon: "stage", testid: "action-stage-off", run: () => setStage(p, false) });
+      }
+    }
+    if (p.hand_raised_at && can(state, "participant.lower_hand")) {
+      items.push({ label: "Lower hand", icon: "close", testid: "action-lower-hand", run: () => command("participant.lower_hand", { participant_id: p.id }) });
+    }
+    return items;
+  }
+
+  async function setStage(p, onStage) {
+    try {
+      await connection.request("participant.stage", { participant_id: p.id, on_stage: onStage });
+    } catch (err) {
+      if (err?.code !== "room_full") return; // other refusals toast via the store
+      ctx.toasts.show({ kind: "error", text: `Every seat on the call is taken: someone must leave before ${p.name} can come on stage.`, testid: "toast-stage-full" });
+    }
+  }
+
+  function handRow(state, p, index) {
+    const row = personRow(state, p, "hand-row");
+    const name = row.querySelector(".person-name-text");
+    name.textContent = `${index + 1}. ${p.name}`;
+    name.dataset.testid = "hand-name"; // the People list below names them too
+    const staff = can(state, "participant.lower_hand");
+    const invite = state.room?.webinar && can(state, "participant.stage") && (p.on_stage === false || p.viewer);
+    row.append(
+      h("div", { class: "row-actions" },
+        staff && p.id !== state.you?.id
+          ? h("button", { type: "button", class: "btn btn-small btn-ghost", "data-testid": "hand-lower", "aria-label": `Lower ${p.name}’s hand`, on: { click: () => command("participant.lower_hand", { participant_id: p.id }) } }, "Lower")
+          : null,
+        invite
+          ? h("button", { type: "button", class: "btn btn-small btn-primary", "data-testid": "hand-invite", "aria-label": `Invite ${p.name} to the stage`, on: { click: () => setStage(p, true) } }, "Invite to stage")
+          : null,
+      ),
+    );
+    return row;
   }
 
   async function askMute(p, kind) {
@@ -128,6 +184,9 @@ export function mountParticipants(panel, ctx) {
   function participantRow(state, p) {
     const row = personRow(state, p, "participant-row");
     const status = h("span", { class: "person-status" });
+    if (p.hand_raised_at) status.append(h("span", { class: "hand-raised", "data-testid": "hand-raised" }, icon("hand", { size: 16, label: "Hand raised" })));
+    if (state.room?.webinar && p.on_stage && !p.viewer) status.append(h("span", { class: "stage-chip", "data-testid": "on-stage" }, "On stage"));
+    if (p.viewer) status.append(h("span", { class: "stage-chip", "data-testid": "watching-stream" }, "Stream"));
     if (p.audio_muted) status.append(icon("micOff", { size: 16, label: "Microphone off" }));
     if (p.video_muted) status.append(icon("videoOff", { size: 16, label: "Camera off" }));
     row.append(status);
@@ -163,7 +222,7 @@ export function mountParticipants(panel, ctx) {
 
   function signature(state, p) {
     const actions = actionsFor(state, p).map((i) => (i === "separator" ? "-" : i.testid)).join(",");
-    return `${p.name}|${p.role}|${p.audio_muted}|${p.video_muted}|${p.id === state.you?.id}|${actions}`;
+    return `${p.name}|${p.role}|${p.audio_muted}|${p.video_muted}|${p.id === state.you?.id}|${actions}|${p.on_stage}|${p.viewer}|${p.hand_raised_at}|${state.room?.webinar}`;
   }
 
   function render(state, force = false, prev = null) {
@@ -175,6 +234,12 @@ export function mountParticipants(panel, ctx) {
     setText(lobbyCount, state.lobby.length);
     admitAll.hidden = state.lobby.length < 2;
     if (showLobby) replaceChildren(lobbyList, state.lobby.map((p) => lobbyRow(state, p)));
+
+    // Raised hands (in the order they went up)
+    const raised = raisedHands(state);
+    hands.hidden = raised.length === 0;
+    setText(handsCount, raised.length);
+    replaceChildren(handsList, raised.map((p, i) => handRow(state, p, i)));
 
     // People (rows are kept while unchanged, so focus and open menus survive updates)
     setText(count, state.participants.length);

@@ -27,7 +27,7 @@ function fillSelect(select, devices, selected) {
   if (selected && devices.some((d) => d.deviceId === selected)) select.value = selected;
 }
 
-export function mountPrejoin(root, ctx, { token, onJoin }) {
+export function mountPrejoin(root, ctx, { token, onJoin, viewOnly = false }) {
   const { store, local } = ctx;
   const claims = peekToken(token);
   const preview = h("video", { class: "prejoin-video", "data-testid": "prejoin-preview", autoplay: true, playsinline: true, muted: true });
@@ -47,7 +47,11 @@ export function mountPrejoin(root, ctx, { token, onJoin }) {
     "aria-label": "Your name",
   });
   const error = h("p", { class: "prejoin-error", role: "alert", "data-testid": "prejoin-error", hidden: true });
-  const join = h("button", { type: "submit", class: "btn btn-primary btn-lg", "data-testid": "prejoin-join" }, "Join meeting");
+  const join = h("button", { type: "submit", class: "btn btn-primary btn-lg", "data-testid": "prejoin-join" }, viewOnly ? "Join webinar" : "Join meeting");
+  // A webinar's attendee joins the audience: no camera or microphone is opened (or asked for).
+  const viewer = h("p", { class: "prejoin-viewer", "data-testid": "prejoin-viewer", hidden: !viewOnly },
+    "You’re joining as a viewer: you’ll see and hear the speakers, and can chat and raise your hand. "
+    + "If a host invites you on stage, your camera and microphone will turn on then.");
   const form = h("form", {
     class: "prejoin-form",
     on: {
@@ -67,14 +71,15 @@ export function mountPrejoin(root, ctx, { token, onJoin }) {
       h("p", { class: "prejoin-room" }, claims.room ? `Room: ${claims.room}` : ""),
     ),
     h("label", { class: "field" }, h("span", { class: "field-label" }, "Your name"), name),
-    cam.field,
-    mic.field,
+    viewOnly ? viewer : null,
+    viewOnly ? null : cam.field,
+    viewOnly ? null : mic.field,
     error,
     join,
   );
   root.append(
     h("div", { class: "prejoin-card", "data-testid": "prejoin" },
-      h("div", { class: "prejoin-media" }, preview, off, h("div", { class: "prejoin-controls" }, micBtn, meter, camBtn)),
+      viewOnly ? null : h("div", { class: "prejoin-media" }, preview, off, h("div", { class: "prejoin-controls" }, micBtn, meter, camBtn)),
       form,
     ),
   );
@@ -127,7 +132,8 @@ export function mountPrejoin(root, ctx, { token, onJoin }) {
       root.querySelector(".prejoin-title")?.focus({ preventScroll: true });
     }
     const { local: flags, devices, error: mediaError } = state.media;
-    if (preview.srcObject !== local.stream) preview.srcObject = local.stream;
+    // A viewer has no preview: a <video> given an empty stream would hold the page's load event.
+    if (!viewOnly && preview.srcObject !== local.stream) preview.srcObject = local.stream;
     off.hidden = flags.video;
     preview.hidden = !flags.video;
     for (const [btn, on, has, onIcon, offIcon, what] of [

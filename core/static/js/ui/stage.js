@@ -38,6 +38,14 @@ function attach(video, stream) {
   }
 }
 
+/** What a webinar's stage says under the room's name (null outside webinars). */
+function webinarSubtitle(state, n) {
+  if (!state.room?.webinar || !state.you) return null;
+  if (state.you.viewer) return `Webinar · ${n} people · you’re watching the live stream`;
+  if (state.you.on_stage === false) return `Webinar · ${n} people · you’re in the audience: raise your hand to ask to speak`;
+  return `Webinar · ${n} people · you’re on stage`;
+}
+
 export function mountStage(stage, ctx) {
   const { local, mesh } = ctx;
   const title = h("h2", { class: "stage-title", "data-testid": "stage-title" });
@@ -55,7 +63,10 @@ export function mountStage(stage, ctx) {
   // Large rooms: the server's composite of the room, one video.
   const compositeVideo = videoElement("composite-video");
   const compositeWait = h("p", { class: "composite-wait", role: "status" }, "Connecting to the room’s video…");
-  const composite = h("div", { class: "composite", "data-testid": "composite", hidden: true }, compositeVideo, compositeWait);
+  // Webinar overflow viewers: the room's live stream plays here instead (media/stream.js).
+  const streamVideo = ctx.stream?.video || null;
+  if (streamVideo) streamVideo.hidden = true;
+  const composite = h("div", { class: "composite", "data-testid": "composite", hidden: true }, compositeVideo, streamVideo, compositeWait);
   const panel = h("div", { class: "room-panel", "data-testid": "room-panel" },
     h("header", { class: "stage-head" }, h("div", { class: "stage-head-text" }, title, subtitle), more),
     screens,
@@ -197,12 +208,25 @@ export function mountStage(stage, ctx) {
     setText(title, state.room?.name || "");
     const n = state.participants.length;
     const mcu = state.mediaMode === "mcu";
-    setText(subtitle, mcu
+    setText(subtitle, webinarSubtitle(state, n) || (mcu
       ? `${n} people · large room: everyone’s video is mixed by the server`
-      : n === 1 ? "You’re the first one here. Others will appear as they join." : `${n} people in the room`);
+      : n === 1 ? "You’re the first one here. Others will appear as they join." : `${n} people in the room`));
     panel.classList.toggle("is-mcu", mcu);
     composite.hidden = !mcu;
     gridWrap.hidden = mcu;
+    if (mcu && state.you?.viewer) {
+      // The live stream, not a WebRTC connection: hls.js waits for its first segment itself.
+      attach(compositeVideo, null);
+      compositeVideo.hidden = true;
+      if (streamVideo) streamVideo.hidden = false;
+      compositeWait.hidden = true;
+      screens.hidden = true;
+      total = 0;
+      more.hidden = true;
+      return;
+    }
+    compositeVideo.hidden = false;
+    if (streamVideo) streamVideo.hidden = true;
     if (mcu) {
       attach(compositeVideo, ctx.mcu.composite);
       compositeWait.hidden = state.media.mcu.composite && state.media.mcu.connection === "connected";
