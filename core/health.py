@@ -75,9 +75,11 @@ async def _media_nodes(services: Services) -> list[NodeRecord]:
         return list(media.status().values())
     if isinstance(media, MediaClient) and media.connected:
         stats: dict[str, float] = {}
+        room_stats: dict[str, dict[str, float]] = {}
         with contextlib.suppress(Exception):
             ok = await asyncio.wait_for(media.request(lambda i: control.NodeStats(id=i)), CHECK_TIMEOUT)
             stats = ok.stats or {}
+            room_stats = ok.room_stats or {}
         load = media.load
         return [
             NodeRecord(
@@ -87,6 +89,7 @@ async def _media_nodes(services: Services) -> list[NodeRecord]:
                 participants=int(stats.get("participants", load.participants if load else 0)),
                 cpu_percent=load.cpu_percent if load else 0.0,
                 stats=stats,
+                room_stats=room_stats,
             )
         ]
     return []

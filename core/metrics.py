@@ -152,6 +152,7 @@ class _SnapshotCollector(Collector):
             encoders.add_metric([node.url], node.stats.get("encoders", 0))
             skipped.add_metric([node.url], node.stats.get("audio_skipped", 0))
         yield from (cpu, load, node_rooms, draining, packets, encodes, encoders, skipped)
+        yield from _room_families(s.media_nodes)
         if s.queue_depth is not None:
             yield GaugeMetricFamily(
                 "podium_job_queue_depth", "Jobs waiting in the arq queue", value=s.queue_depth
@@ -166,6 +167,85 @@ class _SnapshotCollector(Collector):
                 "HLS outputs and RTMP pushes running now, deployment-wide",
                 value=s.streams,
             )
+
+
+#: Per-room counters of MCU rooms (``NodeRecord.room_stats``): (family, help, label, {label value: stat}).
+#: ``direction``: ``uplink`` is participant to node (the node's receivers lose packets, send NACKs and
+#: PLIs), ``downlink`` node to participant (their RTCP reports losses, asks for NACKs and PLIs).
+_ROOM_COUNTERS: tuple[tuple[str, str, str | None, dict[str, str]], ...] = (
+    (
+        "podium_media_room_packets_lost",
+        "RTP packets lost: uplink, found missing by the media node (before retransmission); "
+        "downlink, as participants' RTCP receiver reports count them",
+        "direction",
+        {"uplink": "uplink_packets_lost", "downlink": "downlink_packets_lost"},
+    ),
+    (
+        "podium_media_room_packets_recovered",
+        "Uplink packets found missing that arrived in time after all (retransmitted or late)",
+        None,
+        {"": "uplink_packets_recovered"},
+    ),
+    (
+        "podium_media_room_nacks",
+        "RTCP NACKs: uplink, sent by the media node; downlink, received from participants",
+        "direction",
+        {"uplink": "uplink_nacks", "downlink": "downlink_nacks"},
+    ),
+    (
+        "podium_media_room_retransmissions",
+        "Downlink packets the media node resent for participants' NACKs",
+        None,
+        {"": "retransmissions"},
+    ),
+    (
+        "podium_media_room_plis",
+        "Keyframe requests (PLI; FIR too on the downlink): uplink, sent by the media node; "
+        "downlink, received from participants",
+        "direction",
+        {"uplink": "uplink_plis", "downlink": "downlink_plis"},
+    ),
+    (
+        "podium_media_room_keyframes_forced",
+        "Composite keyframes encoded on request (receivers' PLIs, joins, tier switches, outputs)",
+        None,
+        {"": "keyframes_forced"},
+    ),
+    (
+        "podium_media_room_video_frames_dropped",
+        "Uplink video frames never decoded: incomplete, or depending on lost data until a keyframe",
+        None,
+        {"": "video_frames_dropped"},
+    ),
+    (
+        "podium_media_room_audio_concealed",
+        "Uplink audio frames the mix went without: packets lost, skipped at once rather than waited for",
+        None,
+        {"": "audio_concealed"},
+    ),
+)
+
+
+def _room_families(nodes: list[NodeRecord]) -> Iterator[Any]:
+    """Per room on each media node: losses, repairs, keyframe requests, tier changes."""
+    for name, text, label, stats in _ROOM_COUNTERS:
+        family = CounterMetricFamily(name, text, labels=["node", "room", *([label] if label else [])])
+        for node in nodes:
+            for room, counters in node.room_stats.items():
+                for value, stat in stats.items():
+                    family.add_metric([node.url, room, *([value] if label else [])], counters.get(stat, 0))
+        yield family
+    tiers = CounterMetricFamily(
+        "podium_media_room_tier_changes",
+        "Composite tier changes made by receivers' bandwidth, by the tier moved to",
+        labels=["node", "room", "tier"],
+    )
+    for node in nodes:
+        for room, counters in node.room_stats.items():
+            for key, count in counters.items():
+                if key.startswith("tier_changes_"):
+                    tiers.add_metric([node.url, room, key.removeprefix("tier_changes_")], count)
+    yield tiers
 
 
 _collector = _SnapshotCollector()

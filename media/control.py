@@ -200,6 +200,8 @@ class Ok(_Reply, tag="ok"):
     sdp: str | None = None
     #: Counters, for ``node.stats``.
     stats: dict[str, float] | None = None
+    #: Per room (by room key), for ``node.stats``: losses, NACKs, PLIs, keyframes, tier changes.
+    room_stats: dict[str, dict[str, float]] | None = None
 
 
 class Fail(_Reply, tag="fail"):

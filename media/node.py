@@ -93,7 +93,7 @@ class MediaNode:
                 for name, value in (await each.counters()).items():
                     totals[name] = totals.get(name, 0) + value
             totals["participants"] = sum(len(r.participants) for r in self.rooms.values())
-            return control.Ok(id=request.id, stats=totals)
+            return control.Ok(id=request.id, stats=totals, room_stats=self.room_stats())
         room = self.rooms.get(request.room)
         if room is None and self.draining and isinstance(request, control.ConnectParticipant):
             raise MediaError("node_draining", "this media node is shutting down; place the room elsewhere")
@@ -215,8 +215,13 @@ class MediaNode:
             draining=self.draining,
             room_keys=sorted(self.rooms),
             stats=stats,
+            room_stats=self.room_stats(),
             pid=os.getpid(),
         )
+
+    def room_stats(self) -> dict[str, dict[str, float]]:
+        """Each room's network counters (losses, NACKs, PLIs, keyframes, tier changes)."""
+        return {key: room.network_counters() for key, room in list(self.rooms.items())}
 
     def idle(self) -> bool:
         """No participant is connected in any room (a draining node may exit)."""

@@ -46,6 +46,9 @@ class NodeRecord(msgspec.Struct, kw_only=True):
     room_keys: list[str] = []
     #: Cumulative counters: ``packets_in``, ``packets_out``, ``encodes``, ``composites`` …
     stats: dict[str, float] = {}
+    #: Per room (by room key): losses, NACKs, PLIs, forced keyframes, tier changes
+    #: (``RoomSession.network_counters``).
+    room_stats: dict[str, dict[str, float]] = {}
     pid: int = 0
     started_at: float = 0.0
 

@@ -37,11 +37,13 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
 from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
 
+from podium.media.audio_jitter import AudioJitterBuffer, buffer_audio
 from podium.media.compositor import Compositor, TileInput
 from podium.media.encoder import CODECS, TIERS, TierEncoder
 from podium.media.fanout import Feed, FrameTrack, PacketTrack
-from podium.media.jitter import AudioJitterBuffer, buffer_audio, release_frames_when_marked
+from podium.media.jitter import release_frames_when_marked
 from podium.media.layout import LAYOUTS, select_visible
+from podium.media.losses import LinkStats, watch_downlink
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
 from podium.media.tiers import TierChoice
 
@@ -60,6 +62,9 @@ KEYFRAME_MIN_INTERVAL = 0.5
 CONTENT_ID = "@content"
 #: Audio frames buffered per participant (60 ms): enough to ride out jitter, little delay.
 _AUDIO_BUFFER = 3
+#: A listener whose last receiver report lost this share of the mix's packets gets in-band FEC in
+#: their own mix (the shared mix always carries it).
+FEC_ON_LOSS = 0.01
 
 
 class MediaError(Exception):
@@ -109,6 +114,8 @@ class _Participant:
     #: On stage: their uplink is decoded, composited and mixed. Off stage (a webinar's attendee):
     #: view-only, they cost the node the fan-out of the shared packets and nothing else.
     publish: bool = True
+    #: Losses, NACKs, PLIs and tier changes on their connection (``podium.media.losses``).
+    links: LinkStats = field(default_factory=LinkStats)
 
 
 def _tier_choice(max_height: int | None) -> TierChoice:
@@ -163,6 +170,17 @@ def decode_still(image: bytes) -> av.VideoFrame:
     return frame.reformat(width=width, height=height, format="yuv420p")
 
 
+def _ask_for_dtx(pc: RTCPeerConnection) -> None:
+    """Answer Opus with ``usedtx=1`` (aiortc's answer has no fmtp for it): a silent browser (most
+    of a large room) then sends one packet per 400 ms instead of fifty. Not ``useinbandfec``: the
+    node's decoder (PyAV's libopus) cannot use FEC, which would cost the browser uplink bits."""
+    for transceiver in pc.getTransceivers():
+        for codec in transceiver._codecs:
+            if codec.mimeType.lower() == "audio/opus":
+                codec.parameters.pop("useinbandfec", None)
+                codec.parameters.update(usedtx=1)
+
+
 def _receive_nothing(pc: RTCPeerConnection) -> None:
     """Answer every section as receive-nothing: the composite and the mix go down (``sendonly``),
     anything else is ``inactive``. aiortc then never starts the receivers, and drops whatever RTP
@@ -210,7 +228,7 @@ class RoomSession:
             for spec in TIERS
             for codec in CODECS
         }
-        self.mixer = AudioMixer(k=mix_k)
+        self.mixer = AudioMixer(k=mix_k, fec_for=self._lossy_listener)
         self.shared_audio = Feed("audio-mix")
         self.personal_audio: dict[str, Feed] = {}
         self._speaker: str | None = None
@@ -220,6 +238,8 @@ class RoomSession:
         #: The content tile's picture (a slide), decoded once; ``None``: no content tile.
         self.content: av.VideoFrame | None = None
         self.closed = False
+        #: The ``LinkStats`` counters of participants who left (``counters`` adds the present).
+        self.departed: dict[str, float] = {}
         #: ``audio_skipped``: uplink audio packets left undecoded as quiet (of those who left;
         #: ``counters`` adds the present). ``uplink_frames``: uplink video frames and audio packets
         #: handed to a decoder; ``viewer_uplink_frames``: of those, any from someone off stage
@@ -231,6 +251,7 @@ class RoomSession:
             "audio_skipped": 0,
             "uplink_frames": 0,
             "viewer_uplink_frames": 0,
+            "keyframes_forced": 0,
         }
 
     def start(self) -> None:
@@ -309,20 +330,23 @@ class RoomSession:
             raise MediaError(
                 "invalid_sdp", "the offer must carry one audio and one or two video sections (camera, screen)"
             )
+        _ask_for_dtx(pc)
         decoded = self._decode_counter(me)
         for transceiver in pc.getTransceivers():
             if transceiver.kind == "video":
-                release_frames_when_marked(transceiver.receiver, decoded)  # a frame interval less latency
+                # A frame interval less latency, and losses repaired (NACK) or cut short (PLI).
+                release_frames_when_marked(transceiver.receiver, decoded, me.links)
             else:
-                me.audio_in = buffer_audio(transceiver.receiver, decoded)
+                me.audio_in = buffer_audio(transceiver.receiver, decoded, me.links)
         camera = next(t for t in pc.getTransceivers() if t.kind == "video")
         h264 = _h264(camera._codecs)
         if self.naive:
-            pc.addTrack(self._relay.subscribe(self._raw_audio, buffered=False))
-            pc.addTrack(self._relay.subscribe(self._raw_video, buffered=False))
+            watch_downlink(pc.addTrack(self._relay.subscribe(self._raw_audio, buffered=False)), me.links)
+            watch_downlink(pc.addTrack(self._relay.subscribe(self._raw_video, buffered=False)), me.links)
         else:
-            pc.addTrack(me.audio_out)
+            watch_downlink(pc.addTrack(me.audio_out), me.links)
             sender = pc.addTrack(me.video_out)
+            watch_downlink(sender, me.links)
             self._watch_sender(me, sender)
             if h264 is not None:
                 me.codec = "h264"
@@ -365,8 +389,15 @@ class RoomSession:
 
     def _choose_tier(self, me: _Participant) -> None:
         rate = me.video_out.feed.rate_bps() if me.video_out.feed is not None else None
-        me.tiers.on_estimate(me.estimate_bps, rate, time.monotonic())
+        before = me.tiers.tier
+        if me.tiers.on_estimate(me.estimate_bps, rate, time.monotonic()) != before:
+            me.links.tier_changes[me.tiers.tier] = me.links.tier_changes.get(me.tiers.tier, 0) + 1
         self._follow_tier(me)
+
+    def _lossy_listener(self, participant_id: str) -> bool:
+        """Whether a listener's downlink loses audio (their own mix then carries FEC)."""
+        me = self.participants.get(participant_id)
+        return me is not None and me.links.downlink_fraction.get("audio", 0.0) >= FEC_ON_LOSS
 
     def _follow_tier(self, me: _Participant) -> None:
         """Send ``me`` the composite feed of its current tier, in its codec."""
@@ -455,6 +486,8 @@ class RoomSession:
         me.video_out.stop()
         if me.audio_in is not None:
             self.stats["audio_skipped"] += me.audio_in.skipped
+        for name, value in me.links.counters().items():
+            self.departed[name] = self.departed.get(name, 0) + value
         self.mixer.forget(participant_id)
         self.personal_audio.pop(participant_id, None)
         if participant_id in self.recent_speakers:
@@ -482,7 +515,17 @@ class RoomSession:
             "publishers": sum(p.publish for p in self.participants.values()),
             "viewers": sum(not p.publish for p in self.participants.values()),
         }
-        return {"packets_out": sent, "packets_in": received, **totals, **following, **stage}
+        network = self.network_counters()
+        return {"packets_out": sent, "packets_in": received, **totals, **following, **stage, **network}
+
+    def network_counters(self) -> dict[str, float]:
+        """Losses, repairs, keyframe requests and tier changes of everyone who has been in the room."""
+        out = dict(self.departed)
+        for p in list(self.participants.values()):
+            for name, value in p.links.counters().items():
+                out[name] = out.get(name, 0) + value
+        out["keyframes_forced"] = self.stats["keyframes_forced"]
+        return out
 
     def set_layout(self, layout: str, pinned: list[str]) -> None:
         if layout not in LAYOUTS:
@@ -646,5 +689,6 @@ class RoomSession:
                 encoder = self.encoders[name] = TierEncoder.from_spec(spec, FPS, codec=codec)
             out[name] = encoder.encode(canvas, pts, keyframe)
             self.stats["encodes"] += 1
+            self.stats["keyframes_forced"] += keyframe
             self.stats[f"encodes_{name}"] = self.stats.get(f"encodes_{name}", 0) + 1
         return out

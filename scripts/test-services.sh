@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the real servers the test suite talks to are installed and running:
 # PostgreSQL and Redis on their default local ports, and Debian's Chromium for the browser
-# tests (Playwright drives it; it never downloads a browser), and nginx's RTMP module. Idempotent; needs root to install.
+# tests (Playwright drives it; it never downloads a browser), nginx's RTMP module and coturn. Idempotent; needs root to install.
 set -euo pipefail
 
 reachable() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -24,6 +24,14 @@ if [ ! -e /usr/lib/nginx/modules/ngx_rtmp_module.so ]; then
   apt_install nginx-light libnginx-mod-rtmp || apt_install nginx libnginx-mod-rtmp
   if command -v systemctl >/dev/null; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
   if [ -f /run/nginx.pid ]; then kill "$(cat /run/nginx.pid)" 2>/dev/null || true; fi
+fi
+
+# coturn: the network-impairment tests and bench relay media through a real TURN server
+# (tests/support/turn.py starts its own on a free port); the service stays off.
+if ! command -v turnserver >/dev/null; then
+  apt_install coturn
+  if command -v systemctl >/dev/null; then systemctl disable --now coturn >/dev/null 2>&1 || true; fi
+  pkill -x turnserver 2>/dev/null || true
 fi
 
 if ! reachable 5432; then

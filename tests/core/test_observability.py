@@ -74,6 +74,51 @@ def test_the_counter_api_other_modules_report_through() -> None:
     assert _sample(text, 'podium_media_node_packets_total{direction="in",node="ws://m1:8090"}') == 9
 
 
+def test_each_mcu_rooms_losses_repairs_and_tier_changes_are_in_the_metrics() -> None:
+    room: dict[str, float] = {
+        "uplink_packets_lost": 12,
+        "uplink_packets_recovered": 10,
+        "downlink_packets_lost": 3,
+        "uplink_nacks": 4,
+        "downlink_nacks": 2,
+        "retransmissions": 5,
+        "uplink_plis": 1,
+        "downlink_plis": 2,
+        "keyframes_forced": 6,
+        "video_frames_dropped": 9,
+        "audio_concealed": 8,
+        "tier_changes_low": 1,
+        "tier_changes_high": 2,
+    }
+    snapshot = metrics.Snapshot()
+    snapshot.media_nodes = [
+        NodeRecord(url="ws://m1:8090", capacity=100, room_stats={"podium:7": room, "podium:8": {}})
+    ]
+    text = metrics.render(snapshot).decode()
+    where = 'node="ws://m1:8090",room="podium:7"'
+    for direction, lost, nacks, plis in (("uplink", 12, 4, 1), ("downlink", 3, 2, 2)):
+        assert (
+            _sample(text, f'podium_media_room_packets_lost_total{{direction="{direction}",{where}}}') == lost
+        )
+        assert _sample(text, f'podium_media_room_nacks_total{{direction="{direction}",{where}}}') == nacks
+        assert _sample(text, f'podium_media_room_plis_total{{direction="{direction}",{where}}}') == plis
+    assert _sample(text, f"podium_media_room_packets_recovered_total{{{where}}}") == 10
+    assert _sample(text, f"podium_media_room_retransmissions_total{{{where}}}") == 5
+    assert _sample(text, f"podium_media_room_keyframes_forced_total{{{where}}}") == 6
+    assert _sample(text, f"podium_media_room_video_frames_dropped_total{{{where}}}") == 9
+    assert _sample(text, f"podium_media_room_audio_concealed_total{{{where}}}") == 8
+    assert _sample(text, f'podium_media_room_tier_changes_total{{{where},tier="low"}}') == 1
+    assert _sample(text, f'podium_media_room_tier_changes_total{{{where},tier="high"}}') == 2
+    # A room with nothing to report yet still has its series, at 0.
+    assert (
+        _sample(
+            text,
+            'podium_media_room_packets_lost_total{direction="uplink",node="ws://m1:8090",room="podium:8"}',
+        )
+        == 0
+    )
+
+
 def test_json_log_lines_carry_the_connection_ids(capsys: object) -> None:
     record = logging.LogRecord(
         "podium.core.realtime", logging.WARNING, __file__, 1, "slow %s", ("reader",), None

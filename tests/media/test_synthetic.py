@@ -22,7 +22,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 from websockets.asyncio.server import ServerConnection, serve
 
-from podium.media.jitter import buffer_audio
+from podium.media.audio_jitter import buffer_audio
 from tests.support.analysis import (
     PALETTE,
     TONES_HZ,

@@ -38,6 +38,7 @@ from aiortc import (
     RTCBundlePolicy,
     RTCConfiguration,
     RTCIceServer,
+    RTCIceTransportPolicy,
     RTCPeerConnection,
     RTCRtpReceiver,
     RTCRtpSender,
@@ -365,6 +366,7 @@ class SyntheticParticipant:
         gated_audio: bool = False,
         onset_hz: float | None = None,
         view_only: bool = False,
+        relay: Mapping[str, Any] | None = None,
     ) -> None:
         self.member = member
         self.identity = identity
@@ -394,6 +396,9 @@ class SyntheticParticipant:
         #: The codec the composite arrives in (``video/H264``), from its RTP payload type.
         self.composite_codec: str | None = None
         self.use_ice_servers = use_ice_servers
+        #: An ``RTCIceServer`` (TURN) to send and receive everything through, relay candidates only
+        #: (``iceTransportPolicy: "relay"``): the way through an impaired link (``tests.support.network``).
+        self.relay = relay
         self.answer_timeout = answer_timeout
         self._amplitude = amplitude
         self.media_mode: str | None = None
@@ -479,7 +484,8 @@ class SyntheticParticipant:
         (cap the bandwidth estimates sent back, as a slow link would), ``encoded_audio`` (send
         the tone pre-encoded, its level on every packet unless ``audio_levels`` is False),
         ``gated_audio`` and ``onset_hz`` (time the mix: see ``AudioRecorder``), ``view_only``
-        (offer to receive only, as an off-stage webinar attendee's browser does)."""
+        (offer to receive only, as an off-stage webinar attendee's browser does), ``relay`` (an
+        ``RTCIceServer`` to relay all media through: an impaired link)."""
         member = await SyntheticMember.connect(ws_url, tenant, room, token)
         assert isinstance(member, SyntheticMember)
         level = amplitude if amplitude is not None else (DEFAULT_AMPLITUDE if loud else 0.0)
@@ -665,6 +671,8 @@ class SyntheticParticipant:
         await asyncio.sleep(delay)
         await self._close_pc()
         servers = self._ice_servers if self.use_ice_servers else []
+        if self.relay is not None:
+            servers = [dict(self.relay)]
         pc = RTCPeerConnection(
             RTCConfiguration(
                 iceServers=[
@@ -673,6 +681,7 @@ class SyntheticParticipant:
                 ],
                 # As the web client does; aiortc's default would strand a second video section.
                 bundlePolicy=RTCBundlePolicy.MAX_BUNDLE,
+                iceTransportPolicy=RTCIceTransportPolicy.RELAY if self.relay else RTCIceTransportPolicy.ALL,
             )
         )
         self.pc = pc

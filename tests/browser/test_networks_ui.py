@@ -1,0 +1,268 @@
+"""Bad networks in the browser: Chromium in an MCU room over a lossy link, a slow uplink.
+
+Real Chromium, the real node, a real TURN server (coturn) and an impairing relay in front of it
+(tests/support/network.py): the page's peer connections relay everything through TURN over that
+relay (``relay_only_script``), so the link sits on every packet it sends and receives. What the
+room makes of the browser's camera is read by an aiortc participant on a direct path, from the
+composite it receives: the browser's tile changes each time the node has a new frame of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import av
+import numpy as np
+import pytest
+import pytest_asyncio
+
+from tests.support.analysis import PALETTE, TONES_HZ
+from tests.support.browser import BrowserParticipant, Meeting, eventually
+from tests.support.network import PROFILES, Netem, NetemLink, relay_only_script
+from tests.support.synthetic import SyntheticParticipant
+from tests.support.turn import TurnServer, turn_server
+
+#: The MCU connection as the page has it: state, whether it relays, the composite coming in,
+#: and the camera going up (the sender's own stats: the screen's section sends nothing).
+_MCU_STATS = """async () => {
+  const mcu = window.podium.mcu;
+  const pc = mcu.pc;
+  if (!pc) return null;
+  const out = { state: pc.connectionState, relay: false, inbound: null, outbound: null,
+                answer: pc.remoteDescription ? pc.remoteDescription.sdp : null };
+  const report = await pc.getStats();
+  report.forEach((s) => {
+    if (s.type === 'transport' && s.selectedCandidatePairId) {
+      const pair = report.get(s.selectedCandidatePairId);
+      out.relay = report.get(pair?.localCandidateId)?.candidateType === 'relay';
+    }
+    if (s.type === 'inbound-rtp' && s.kind === 'video') {
+      out.inbound = { framesDecoded: s.framesDecoded || 0, freezeCount: s.freezeCount || 0,
+                      totalFreezesDuration: s.totalFreezesDuration || 0, packetsLost: s.packetsLost || 0,
+                      frameHeight: s.frameHeight || 0 };
+    }
+  });
+  if (mcu.senders.video) {
+    (await mcu.senders.video.getStats()).forEach((s) => {
+      if (s.type === 'outbound-rtp') {
+        out.outbound = { bytes: (s.bytesSent || 0) + (s.headerBytesSent || 0), framesSent: s.framesSent || 0,
+                         targetBitrate: s.targetBitrate || 0, frameHeight: s.frameHeight || 0,
+                         qualityLimitationReason: s.qualityLimitationReason };
+      }
+    });
+  }
+  return out;
+}"""
+
+
+@pytest.fixture(scope="module")
+def turn() -> Iterator[TurnServer]:
+    with turn_server() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def net() -> AsyncIterator[Netem]:
+    async with Netem.start() as relay:
+        yield relay
+
+
+async def mcu_stats(person: BrowserParticipant) -> dict[str, Any] | None:
+    stats: dict[str, Any] | None = await person.page.evaluate(_MCU_STATS)
+    return stats
+
+
+class TileUpdates:
+    """When the browser's tile changed on a watcher's composite: each change is a new frame of its
+    camera that reached the node. The browser's fake camera is green and always moving; the
+    watcher's own tile is the other half of a two-person grid."""
+
+    def __init__(self) -> None:
+        self.half: int | None = None
+        self.changes: list[float] = []
+        self._previous: np.ndarray[Any, np.dtype[np.int16]] | None = None
+
+    @classmethod
+    def of(cls, watcher: SyntheticParticipant) -> TileUpdates:
+        updates = cls()
+        recorder = watcher.video_in
+        on_frame = recorder._on_frame
+
+        def logged(frame: object) -> None:
+            on_frame(frame)
+            assert isinstance(frame, av.VideoFrame)
+            updates.add(frame)
+
+        recorder._on_frame = logged  # type: ignore[method-assign]
+        return updates
+
+    def add(self, frame: av.VideoFrame) -> None:
+        if self.half is None:
+            rgb = frame.to_ndarray(format="rgb24").astype(np.int16)
+            r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+            green = (g > 40) & (g > r + 30) & (g > b + 30)
+            width = frame.width // 2
+            shares = [green[:, :width].mean(), green[:, width:].mean()]
+            if max(shares) < 0.1:
+                return  # the browser's camera is not on the composite yet
+            self.half = int(np.argmax(shares))
+        luma = frame.to_ndarray(format="gray").astype(np.int16)
+        width = frame.width // 2
+        tile = luma[:, self.half * width : (self.half + 1) * width]
+        if (
+            self._previous is not None
+            and self._previous.shape == tile.shape
+            and np.abs(tile - self._previous).mean() > 0.5
+        ):
+            # An unchanged tile is not redrawn: its pixels come back the same (bar a keyframe now and then).
+            self.changes.append(time.monotonic())
+        self._previous = tile
+
+    def rate(self, start: float, end: float) -> float:
+        """New frames of the browser's camera shown per second between ``start`` and ``end``."""
+        return sum(1 for at in self.changes if start <= at < end) / (end - start)
+
+
+async def _browser_behind(
+    meeting: Meeting, net: Netem, turn: TurnServer, room: str, profile: str
+) -> tuple[BrowserParticipant, NetemLink]:
+    """Ann joins ``room`` in Chromium, all her media relayed through TURN over a ``profile`` link."""
+    link = await net.link("ann", PROFILES[profile], upstream=("127.0.0.1", turn.port))
+    script = relay_only_script(turn.ice_server("ann", port=link.port))
+    ann = await meeting.join(room, "ann", "host", init_script=script)
+    await eventually(
+        lambda: mcu_stats(ann),
+        lambda s: bool(
+            s and s["state"] == "connected" and s["inbound"] and s["inbound"]["framesDecoded"] > 0
+        ),
+        "ann: the composite arriving over her link",
+        timeout=20,
+    )
+    return ann, link
+
+
+async def _watcher(meeting: Meeting, room: str) -> tuple[SyntheticParticipant, TileUpdates]:
+    watcher = await SyntheticParticipant.join(
+        meeting.tenant, room, "maroon", PALETTE["maroon"], TONES_HZ[0], loud=False,
+        latency_hz=0, max_height=360, width=320, height=180,
+    )  # fmt: skip
+    updates = TileUpdates.of(watcher)
+    await watcher.wait_mcu_connected(30)
+    return watcher, updates
+
+
+async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_rate(
+    net: Netem, turn: TurnServer, meeting: Meeting
+) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann, link = await _browser_behind(meeting, net, turn, room, "loss5")
+    watcher, updates = await _watcher(meeting, room)
+    try:
+        await eventually(
+            lambda: asyncio.sleep(0, updates.half),
+            lambda half: half is not None,
+            "ann's camera on the composite",
+        )
+        await asyncio.sleep(2)  # past the first keyframes
+        before, net_before, start = await mcu_stats(ann), await net.stats(link.name), time.monotonic()
+        await asyncio.sleep(6)
+        after, net_after, end = await mcu_stats(ann), await net.stats(link.name), time.monotonic()
+        assert before and after and before["inbound"] and after["inbound"]
+        seconds = end - start
+
+        # The composite plays at full rate and never froze, 5 % of its packets lost on the way...
+        shown = (after["inbound"]["framesDecoded"] - before["inbound"]["framesDecoded"]) / seconds
+        frozen = after["inbound"]["totalFreezesDuration"] - before["inbound"]["totalFreezesDuration"]
+        assert shown >= 12, f"Ann's composite played at {shown:.1f} fps"
+        assert frozen < 0.5, f"Ann's composite froze for {frozen:.1f}s in {seconds:.0f}s"
+        # ...and the room sees Ann's camera at full rate, 5 % of her packets lost on the way up.
+        seen = updates.rate(start, end)
+        assert seen >= 12, (
+            f"the room sees {seen:.1f} new frames of Ann's camera a second "
+            f"(in a composite of {watcher.fps(seconds):.1f} fps)"
+        )
+
+        # All of it crossed her lossy link, through TURN, and the loss was real both ways.
+        assert after["relay"], "Ann's MCU connection does not relay through TURN"
+        up_lost = net_after.up.lost - net_before.up.lost
+        down_lost = net_after.down.lost - net_before.down.lost
+        assert up_lost > 10 and down_lost > 10, (net_before, net_after)
+        assert after["inbound"]["packetsLost"] > before["inbound"]["packetsLost"]
+        print(f"loss5: Ann plays {shown:.1f} fps (frozen {frozen:.2f}s), the room sees her at {seen:.1f} fps")
+    finally:
+        await watcher.leave()
+
+
+async def test_a_browser_on_a_slow_uplink_sends_what_fits_and_still_reaches_the_room(
+    net: Netem, turn: TurnServer, meeting: Meeting
+) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann, link = await _browser_behind(meeting, net, turn, room, "cap250k_up")
+    watcher, updates = await _watcher(meeting, room)
+    try:
+        # Over a good link Chromium sends the camera at 300-380 kbit/s (its target climbs to the
+        # client's 500 kbit/s ceiling). Over this one, its congestion control finds the 250 kbit/s
+        # and sends under it (the queue in front of the cap drops what does not fit).
+        history: list[tuple[float, dict[str, Any]]] = []
+
+        async def window() -> tuple[float, float, float]:
+            """(kbit/s sent over the last 3 s, the encoder's target, seconds of history)."""
+            stats = await mcu_stats(ann)
+            if stats and stats["outbound"]:
+                history.append((time.monotonic(), stats["outbound"]))
+            recent = [(at, out) for at, out in history if at >= time.monotonic() - 3.2]
+            if len(recent) < 2 or recent[-1][0] - recent[0][0] < 2.5:
+                return math.inf, math.inf, 0.0
+            (t0, first), (t1, last) = recent[0], recent[-1]
+            return (last["bytes"] - first["bytes"]) * 8 / (t1 - t0), last["targetBitrate"], t1 - t0
+
+        await eventually(
+            window, lambda w: w[0] < 250_000 and w[1] < 250_000, "ann's camera under 250 kbit/s", 20, 1
+        )
+        before, start = await mcu_stats(ann), time.monotonic()
+        await asyncio.sleep(4)
+        after, end = await mcu_stats(ann), time.monotonic()
+        assert before and after and before["outbound"] and after["outbound"]
+        sent_bps = (after["outbound"]["bytes"] - before["outbound"]["bytes"]) * 8 / (end - start)
+        target_bps = after["outbound"]["targetBitrate"]
+        assert sent_bps < 250_000 and target_bps < 250_000, (
+            f"Ann's camera sends {sent_bps / 1000:.0f} kbit/s (target {target_bps / 1000:.0f}) "
+            "over a 250 kbit/s uplink"
+        )
+        # The node still gets her video: the room sees her camera move.
+        seen = updates.rate(start, end)
+        assert seen >= 10, (
+            f"the room sees {seen:.1f} new frames of Ann's camera a second "
+            f"(in a composite of {watcher.fps(end - start):.1f} fps)"
+        )
+        stats = await net.stats(link.name)
+        assert history and stats.up.bytes_sent > 50_000 and stats.up.queue_dropped > 0, stats
+        assert after["relay"], "Ann's MCU connection does not relay through TURN"
+        print(
+            f"cap250k_up: Ann sends {sent_bps / 1000:.0f} kbit/s of video (target {target_bps / 1000:.0f}), "
+            f"the room sees her at {seen:.1f} fps"
+        )
+    finally:
+        await watcher.leave()
+
+
+async def test_the_node_asks_the_browser_for_opus_dtx_and_no_fec_it_cannot_use(meeting: Meeting) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann = await meeting.join(room, "ann", "host")
+    stats = await eventually(lambda: mcu_stats(ann), lambda s: bool(s and s["answer"]), "the node's answer")
+    assert stats is not None
+    answer: str = stats["answer"]
+    audio = answer.split("m=audio", 1)[1].split("\nm=", 1)[0]
+    opus = re.search(r"a=rtpmap:(\d+) opus/48000", audio, re.IGNORECASE)
+    assert opus is not None, "the node's answer has no Opus"
+    fmtp = re.search(rf"a=fmtp:{opus.group(1)} (\S+)", audio)
+    parameters = dict(p.split("=", 1) for p in fmtp.group(1).split(";")) if fmtp else {}
+    # No in-band FEC up: the node's decoder cannot use it, Chromium would spend uplink bits on it.
+    assert "useinbandfec" not in parameters, f"the node's Opus parameters: {parameters}"
+    # With DTX, a silent microphone (most of a large room) sends one packet per 400 ms, not fifty.
+    assert parameters.get("usedtx") == "1", f"the node's Opus parameters: {parameters}"
