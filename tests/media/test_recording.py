@@ -12,12 +12,14 @@ import os
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar
 
 import av
 import numpy as np
 
+from podium.media.outputs import KEYFRAME_EVERY
 from tests.media.test_mcu_room import _composite_shows, _join, _media_node_pid
 from tests.support.analysis import PALETTE, TONES_HZ, colours_present, tones_present
 from tests.support.client import TenantClient
@@ -25,6 +27,7 @@ from tests.support.server import Node
 from tests.support.synthetic import SyntheticParticipant
 
 NAMES = list(PALETTE)
+_T = TypeVar("_T")
 
 
 async def _mcu_room(acme: TenantClient, people: list[SyntheticParticipant], count: int) -> str:
@@ -72,11 +75,35 @@ def read_recording(path: Path) -> tuple[list[av.VideoFrame], np.ndarray[Any, Any
     return frames, samples, float(frames[0].time or 0), float(audio[0].time or 0) if audio else -1.0
 
 
+async def _until(probe: Callable[[], _T | Literal[False]], within: float) -> _T:
+    """Poll ``probe`` until it returns something true."""
+    deadline = time.monotonic() + within
+    while not (value := probe()):
+        assert time.monotonic() < deadline, f"not within {within} s"
+        await asyncio.sleep(0.2)
+    return value
+
+
+def _seconds_written(part: Path) -> float:
+    """Seconds of video in a fragmented MP4 still being written (its complete fragments)."""
+    stamps: list[float] = []
+    try:
+        with av.open(str(part), mode="r") as container:
+            stream = container.streams.video[0]
+            assert stream.time_base is not None
+            stamps = [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None]
+    except (av.error.InvalidDataError, av.error.EOFError, IndexError):
+        pass  # no complete fragment yet
+    return stamps[-1] - stamps[0] if len(stamps) > 1 else 0.0
+
+
 async def test_an_mcu_room_recording_holds_everyone_in_sync(
     acme: TenantClient, people: list[SyntheticParticipant]
 ) -> None:
     room = await _mcu_room(acme, people, 3)
+    requested = time.monotonic()
     started = await acme.http.post(f"/rooms/{room}/recordings")
+    requested = time.monotonic() - requested
     assert started.status_code == 201, started.text
     rec_id = started.json()["id"]
     assert started.json()["state"] == "recording"
@@ -85,6 +112,7 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
     assert again.status_code == 409 and again.json()["error"]["code"] == "recording_running"
     began = time.monotonic()
     await asyncio.sleep(10)
+    asked = time.monotonic()
     stopped = await acme.http.post(f"/rooms/{room}/recordings/stop")
     wall = time.monotonic() - began
     assert stopped.status_code == 200, stopped.text
@@ -94,7 +122,9 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
 
     ready = await wait_recording(acme, rec_id, {"ready", "failed"})
     assert ready["state"] == "ready", ready
-    assert abs(ready["duration"] - wall) < 0.1 * wall, (ready["duration"], wall)
+    # The file covers the time between the two clicks: not less than they were apart, not more than
+    # from the start's request to the stop's answer (a busy machine delays both answers).
+    assert 0.95 * (asked - began) < ready["duration"] < wall + requested, (ready["duration"], wall)
     path = await download(acme, rec_id)
     assert ready["size"] == path.stat().st_size
     head = path.read_bytes()[:4096]
@@ -108,8 +138,10 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
             for packet in container.demux(stream)
             if packet.is_keyframe and packet.pts is not None
         ]
+    # Due every KEYFRAME_EVERY seconds, forced at the next composite: a tick stalled on a busy
+    # machine may stretch one gap, never double it (without the forcing, gaps last to the next PLI).
     gaps = [b - a for a, b in itertools.pairwise(keyframes)]
-    assert len(keyframes) >= 4 and max(gaps) < 3.0, keyframes
+    assert len(keyframes) >= 4 and max(gaps) < 2 * KEYFRAME_EVERY, keyframes
 
     frames, samples, video_start, audio_start = read_recording(path)
     assert len(frames) > 10 * 10, f"only {len(frames)} frames in {wall:.1f}s"
@@ -143,14 +175,16 @@ async def test_a_recording_cut_short_by_a_dead_media_node_keeps_what_was_written
     started = await acme.http.post(f"/rooms/{room}/recordings")
     assert started.status_code == 201, started.text
     rec_id = started.json()["id"]
-    await asyncio.sleep(6)
+    # Killed once the file on disk holds four seconds (by the clock, a busy machine writes late).
+    (part,) = await _until(lambda: list(node.deployment.data_dir.glob(f"**/{rec_id}.part.mp4")), 30)
+    written = await _until(lambda: (seconds := _seconds_written(part)) >= 4.0 and seconds, 60)
     os.kill(_media_node_pid(node), signal.SIGKILL)
 
     failed = await wait_recording(acme, rec_id, {"ready", "failed"})
     assert failed["state"] == "failed", failed
     assert "media node" in failed["error"]
-    # Everything up to the last fragment (one second) before the kill is kept.
-    assert 4.0 < failed["duration"] < 7.0, failed
+    # Everything written before the kill is kept.
+    assert written - 0.1 <= failed["duration"] < written + 3.0, (written, failed)
     frames, samples, _, _ = read_recording(await download(acme, rec_id))
     assert len(frames) > 40 and len(samples) > 48_000 * 3
     # The room goes on, and can be recorded again.
