@@ -35,7 +35,7 @@ from aiortc import (
 from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpSendParameters
-from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, unpack_remb_fci
+from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtcpRrPacket, RtcpSrPacket, unpack_remb_fci
 
 from podium.media.audio_jitter import AudioJitterBuffer, buffer_audio
 from podium.media.compositor import Compositor, TileInput
@@ -380,17 +380,24 @@ class RoomSession:
                     bitrate, _ = unpack_remb_fci(packet.fci)
                     me.estimate_bps = bitrate
                     self._choose_tier(me)
-            await handle_rtcp(packet)
+            await handle_rtcp(packet)  # counts the report's losses (podium.media.losses)
+            if isinstance(packet, RtcpRrPacket | RtcpSrPacket) and any(
+                report.ssrc == sender._ssrc for report in packet.reports
+            ):
+                self._choose_tier(me, me.links.downlink_fraction.get("video", 0.0))
 
         sender._handle_rtcp_packet = on_rtcp  # type: ignore[method-assign]
         # PLI/FIR end in _send_keyframe, which would force an encode that never happens
         # for pre-encoded packets: ask the feed instead.
         sender._send_keyframe = lambda: me.video_out.feed.want_keyframe() if me.video_out.feed else None  # type: ignore[method-assign]
 
-    def _choose_tier(self, me: _Participant) -> None:
+    def _choose_tier(self, me: _Participant, lost: float | None = None) -> None:
+        """Move ``me`` by its latest estimate, or by the share ``lost`` its latest report counted."""
         rate = me.video_out.feed.rate_bps() if me.video_out.feed is not None else None
-        before = me.tiers.tier
-        if me.tiers.on_estimate(me.estimate_bps, rate, time.monotonic()) != before:
+        before, now = me.tiers.tier, time.monotonic()
+        tiers = me.tiers
+        chosen = tiers.on_estimate(me.estimate_bps, rate, now) if lost is None else tiers.on_loss(lost, now)
+        if chosen != before:
             me.links.tier_changes[me.tiers.tier] = me.links.tier_changes.get(me.tiers.tier, 0) + 1
         self._follow_tier(me)
 

@@ -13,6 +13,12 @@ so only a *falling* estimate (the estimator's answer to overuse) or one that has
 stopped climbing while still too low (an estimator holding after overuse, a
 capped link) ends it early.
 
+A capped link announces itself sooner by what it drops than by the estimate, which
+needs seconds to fall (a receiver on 500 kbit/s froze 5-7 s on the 720p tier): a
+receiver report that loses ``LOSSY_SHARE`` of the tier's packets twice in a row (or
+``LOSSY_AT_ONCE`` once) drops the receiver at once, and ends a try. Random loss of a
+few percent, which a lower tier would not cure, stays under it.
+
 A receiver may also cap its tier (``max_height``: a small player in an embed, a
 phone): it never gets a tier taller than that, whatever its link.
 """
@@ -24,6 +30,8 @@ from dataclasses import dataclass
 __all__ = [
     "CONGESTED_FOR_S",
     "CONGESTED_SHARE",
+    "LOSSY_AT_ONCE",
+    "LOSSY_SHARE",
     "RETRY_FIRST_S",
     "RETRY_MAX_S",
     "STALLED_FOR_S",
@@ -41,6 +49,10 @@ CONGESTED_FOR_S = 1.5
 TRIAL_S = 20.0
 #: ...unless the estimate, still too low, has not risen for this long: it will not get there.
 STALLED_FOR_S = 3.0
+#: A receiver report losing this share of the tier's packets, twice running, drops the receiver...
+LOSSY_SHARE = 0.2
+#: ...and one losing this share drops it at once (a link carrying well under the tier's rate).
+LOSSY_AT_ONCE = 0.4
 #: Seconds on the low tier before the first try of the high one; doubled by each failed try.
 RETRY_FIRST_S = 10.0
 RETRY_MAX_S = 160.0
@@ -59,6 +71,8 @@ class TierChoice:
     trial_until: float = 0.0
     last_estimate: int | None = None
     congested_since: float | None = None
+    #: Whether the last receiver report lost at least ``LOSSY_SHARE``.
+    lossy: bool = False
     #: The highest estimate of the current try, and when it came.
     trial_peak: int = 0
     trial_peak_at: float = 0.0
@@ -74,6 +88,7 @@ class TierChoice:
         self.retry_at = None
         self.trial_until = 0.0
         self.congested_since = None
+        self.lossy = False
 
     @property
     def tier(self) -> str:
@@ -97,18 +112,35 @@ class TierChoice:
                 self.congested_since = now
             lasting = self.congested_since is not None and now - self.congested_since >= CONGESTED_FOR_S
             if (trial and congested and (falling or stalled)) or (not trial and lasting):
-                if trial:
-                    self.retry_s = min(2 * self.retry_s, RETRY_MAX_S)
-                self.current += 1
-                self.retry_at = now + self.retry_s
-                self.trial_until = 0.0
-                self.congested_since = None
+                self._drop(now)
             elif self.trial_until and not trial:  # a try that held: the next drop starts afresh
                 self.retry_s = RETRY_FIRST_S
                 self.trial_until = 0.0
+        self._maybe_try(now)
+        return self.tier
+
+    def on_loss(self, fraction: float, now: float) -> str:
+        """A receiver report on the current tier arrived, losing ``fraction`` (0..1) of its packets."""
+        lossy = fraction >= LOSSY_SHARE
+        if self.current < len(self.tiers) - 1 and (fraction >= LOSSY_AT_ONCE or (lossy and self.lossy)):
+            self._drop(now)
+            lossy = False  # the next report covers the drop: start counting afresh
+        self.lossy = lossy
+        self._maybe_try(now)
+        return self.tier
+
+    def _drop(self, now: float) -> None:
+        if now < self.trial_until:
+            self.retry_s = min(2 * self.retry_s, RETRY_MAX_S)
+        self.current += 1
+        self.retry_at = now + self.retry_s
+        self.trial_until = 0.0
+        self.congested_since = None
+
+    def _maybe_try(self, now: float) -> None:
         if self.current > self.best and self.retry_at is not None and now >= self.retry_at:
             self.current -= 1
             self.trial_until = now + TRIAL_S
             self.trial_peak, self.trial_peak_at = 0, now
             self.retry_at = None
-        return self.tier
+            self.lossy = False

@@ -10,6 +10,7 @@ composite it receives: the browser's tile changes each time the node has a new f
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -174,16 +175,23 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         assert before and after and before["inbound"] and after["inbound"]
         seconds = end - start
 
+        # Full rate is what the node composites and what Ann's camera sends: 15 fps on an idle
+        # machine, less on a busy one (Chromium lowers a camera's rate when short of CPU). Without
+        # repair, 5 % loss leaves a fifth to two thirds of it (2-10 fps seen before RTX was routed).
+        composite = watcher.fps(seconds)
+        sent = (after["outbound"]["framesSent"] - before["outbound"]["framesSent"]) / seconds
+        full = min(composite, sent)
+        assert full >= 8, f"too busy a machine to tell: composite {composite:.1f}, camera {sent:.1f} fps"
         # The composite plays at full rate and never froze, 5 % of its packets lost on the way...
         shown = (after["inbound"]["framesDecoded"] - before["inbound"]["framesDecoded"]) / seconds
         frozen = after["inbound"]["totalFreezesDuration"] - before["inbound"]["totalFreezesDuration"]
-        assert shown >= 12, f"Ann's composite played at {shown:.1f} fps"
+        assert shown >= 0.85 * composite, f"Ann's composite played at {shown:.1f} fps of {composite:.1f}"
         assert frozen < 0.5, f"Ann's composite froze for {frozen:.1f}s in {seconds:.0f}s"
         # ...and the room sees Ann's camera at full rate, 5 % of her packets lost on the way up.
         seen = updates.rate(start, end)
-        assert seen >= 12, (
+        assert seen >= 0.8 * full, (
             f"the room sees {seen:.1f} new frames of Ann's camera a second "
-            f"(in a composite of {watcher.fps(seconds):.1f} fps)"
+            f"(in a composite of {composite:.1f} fps, her camera sending {sent:.1f})"
         )
 
         # All of it crossed her lossy link, through TURN, and the loss was real both ways.
@@ -192,7 +200,70 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         down_lost = net_after.down.lost - net_before.down.lost
         assert up_lost > 10 and down_lost > 10, (net_before, net_after)
         assert after["inbound"]["packetsLost"] > before["inbound"]["packetsLost"]
-        print(f"loss5: Ann plays {shown:.1f} fps (frozen {frozen:.2f}s), the room sees her at {seen:.1f} fps")
+        print(
+            f"loss5: Ann plays {shown:.1f} fps (frozen {frozen:.2f}s), the room sees her at {seen:.1f} fps "
+            f"(composite {composite:.1f}, camera {sent:.1f})"
+        )
+    finally:
+        await watcher.leave()
+
+
+async def test_a_browser_on_a_slow_uplink_sends_what_fits_and_still_reaches_the_room(
+    net: Netem, turn: TurnServer, meeting: Meeting
+) -> None:
+    room = await meeting.room(media_mode="mcu")
+    ann, link = await _browser_behind(meeting, net, turn, room, "cap250k_up")
+    watcher, updates = await _watcher(meeting, room)
+    try:
+        # Over a good link Chromium sends the camera at 300-380 kbit/s (its target climbs to the
+        # client's 500 kbit/s ceiling). Over this one, its congestion control finds the 250 kbit/s
+        # and sends under it (the queue in front of the cap drops what does not fit).
+        history: list[tuple[float, dict[str, Any]]] = []
+
+        async def window() -> tuple[float, float, float]:
+            """(kbit/s sent over the last 3 s, the encoder's target, seconds of history)."""
+            stats = await mcu_stats(ann)
+            if stats and stats["outbound"]:
+                history.append((time.monotonic(), stats["outbound"]))
+            recent = [(at, out) for at, out in history if at >= time.monotonic() - 3.2]
+            if len(recent) < 2 or recent[-1][0] - recent[0][0] < 2.5:
+                return math.inf, math.inf, 0.0
+            (t0, first), (t1, last) = recent[0], recent[-1]
+            return (last["bytes"] - first["bytes"]) * 8 / (t1 - t0), last["targetBitrate"], t1 - t0
+
+        await eventually(
+            window, lambda w: w[0] < 250_000 and w[1] < 250_000, "ann's camera under 250 kbit/s", 20, 1
+        )
+        before, start = await mcu_stats(ann), time.monotonic()
+        await asyncio.sleep(4)
+        after, end = await mcu_stats(ann), time.monotonic()
+        assert before and after and before["outbound"] and after["outbound"]
+        sent_bps = (after["outbound"]["bytes"] - before["outbound"]["bytes"]) * 8 / (end - start)
+        target_bps = after["outbound"]["targetBitrate"]
+        assert sent_bps < 250_000 and target_bps < 250_000, (
+            f"Ann's camera sends {sent_bps / 1000:.0f} kbit/s (target {target_bps / 1000:.0f}) "
+            "over a 250 kbit/s uplink"
+        )
+        # The node still gets her video: the room sees her camera move at the rate she sends it
+        # (or the composite's, on a machine too busy for 15 fps).
+        seen = updates.rate(start, end)
+        composite = watcher.fps(end - start)
+        sent_fps = (after["outbound"]["framesSent"] - before["outbound"]["framesSent"]) / (end - start)
+        assert sent_fps >= 8 and seen >= 0.8 * min(composite, sent_fps), (
+            f"the room sees {seen:.1f} new frames of Ann's camera a second "
+            f"(in a composite of {composite:.1f} fps, her camera sending {sent_fps:.1f})"
+        )
+        # It crossed the capped link, and the cap bit: the queue in front of it dropped packets, or
+        # Chromium's delay-based estimate saw it fill and lowered the camera's target first.
+        stats = await net.stats(link.name)
+        assert stats.up.bytes_sent > 50_000, stats
+        targets = [out["targetBitrate"] for _, out in history]
+        assert stats.up.queue_dropped > 0 or min(targets) < 0.8 * targets[0], (stats, targets)
+        assert after["relay"], "Ann's MCU connection does not relay through TURN"
+        print(
+            f"cap250k_up: Ann sends {sent_bps / 1000:.0f} kbit/s of video (target {target_bps / 1000:.0f}), "
+            f"the room sees her at {seen:.1f} fps"
+        )
     finally:
         await watcher.leave()
 

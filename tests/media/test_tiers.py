@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from podium.media.tiers import CONGESTED_FOR_S, RETRY_FIRST_S, STALLED_FOR_S, TRIAL_S, TierChoice
+from podium.media.tiers import (
+    CONGESTED_FOR_S,
+    LOSSY_AT_ONCE,
+    LOSSY_SHARE,
+    RETRY_FIRST_S,
+    STALLED_FOR_S,
+    TRIAL_S,
+    TierChoice,
+)
 
 TIERS = ("high", "low")
 #: The high tier's actual rate in these examples (bits/s).
@@ -96,3 +104,27 @@ def test_a_resized_player_moves_at_once_and_estimates_go_on_from_there() -> None
     dropped = _congest(choice, at=100.0)  # ...on a link that cannot carry it
     choice.cap(1)  # shrunk again: no tries of the high tier any more
     assert choice.on_estimate(5_000_000, 300_000, dropped + 10 * RETRY_FIRST_S) == "low"
+
+
+def test_a_link_dropping_much_of_the_tier_moves_the_receiver_down_by_its_reports() -> None:
+    # Reports about once a second; the estimate has not fallen yet (it takes seconds to).
+    choice = TierChoice(TIERS)
+    assert choice.on_loss(LOSSY_SHARE, 1.0) == "high"  # one lossy second may be a burst
+    assert choice.on_loss(LOSSY_SHARE, 2.0) == "low"  # a second one is a link too small
+    # A link carrying well under the tier's rate says so in one report.
+    at_once = TierChoice(TIERS)
+    assert at_once.on_loss(LOSSY_AT_ONCE, 1.0) == "low"
+    # The back-off is as after an estimate's drop; the low tier's own losses move nothing.
+    assert at_once.on_loss(0.9, 2.0) == "low"
+    assert at_once.on_loss(0.0, 1.0 + RETRY_FIRST_S) == "high"
+    # A try that loses as much ends at once, and the next waits twice as long.
+    assert at_once.on_loss(LOSSY_AT_ONCE, 2.0 + RETRY_FIRST_S) == "low"
+    assert at_once.on_loss(0.0, 2.0 + 3 * RETRY_FIRST_S - 0.1) == "low"
+    assert at_once.on_loss(0.0, 2.0 + 3 * RETRY_FIRST_S) == "high"
+
+
+def test_random_loss_that_a_lower_tier_would_not_cure_keeps_the_tier() -> None:
+    choice = TierChoice(TIERS)
+    # A 10 % lossy link, reports scattering around it; lossy reports not back to back.
+    for second, fraction in enumerate((0.08, 0.12, 0.21, 0.1, 0.05, 0.22, 0.09, 0.15)):
+        assert choice.on_loss(fraction, float(second)) == "high"
