@@ -186,7 +186,8 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         shown = (after["inbound"]["framesDecoded"] - before["inbound"]["framesDecoded"]) / seconds
         frozen = after["inbound"]["totalFreezesDuration"] - before["inbound"]["totalFreezesDuration"]
         assert shown >= 0.85 * composite, f"Ann's composite played at {shown:.1f} fps of {composite:.1f}"
-        assert frozen < 0.5, f"Ann's composite froze for {frozen:.1f}s in {seconds:.0f}s"
+        # (A busy machine alone froze it 0.7 s once; without repair, 5 % loss freezes it every second.)
+        assert frozen < 1.0, f"Ann's composite froze for {frozen:.1f}s in {seconds:.0f}s"
         # ...and the room sees Ann's camera at full rate, 5 % of her packets lost on the way up.
         seen = updates.rate(start, end)
         assert seen >= 0.8 * full, (
@@ -258,7 +259,9 @@ async def test_a_browser_on_a_slow_uplink_sends_what_fits_and_still_reaches_the_
         stats = await net.stats(link.name)
         assert stats.up.bytes_sent > 50_000, stats
         targets = [out["targetBitrate"] for _, out in history]
-        assert stats.up.queue_dropped > 0 or min(targets) < 0.8 * targets[0], (stats, targets)
+        peak = max(targets)  # (0 before the encoder starts)
+        lowered = min(targets[targets.index(peak) :]) < 0.8 * peak
+        assert stats.up.queue_dropped > 0 or lowered, (stats, targets)
         assert after["relay"], "Ann's MCU connection does not relay through TURN"
         print(
             f"cap250k_up: Ann sends {sent_bps / 1000:.0f} kbit/s of video (target {target_bps / 1000:.0f}), "

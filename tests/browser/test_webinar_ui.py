@@ -110,13 +110,13 @@ async def test_an_attendee_watches_raises_a_hand_and_is_invited_on_stage(meeting
     await eventually(
         lambda: local_media(ann), lambda m: m["calls"] > 0 and m["sending"] >= 2, "Ann publishing"
     )
-    await eventually(lambda: bands(host), two_cameras, "Ann's camera on the host's composite", timeout=30)
+    await eventually(lambda: bands(host), two_cameras, "Ann's camera on the host's composite", timeout=60)
 
     # Back to the audience: her tile goes, and her camera is released.
     await host.row(await ann.participant_id()).get_by_test_id("participant-actions").click()
     await host.page.get_by_test_id("action-stage-off").click()
     await expect(ann.page.get_by_test_id("toast-off-stage")).to_be_visible()
-    await eventually(lambda: bands(host), one_camera, "the host alone on the composite again", timeout=30)
+    await eventually(lambda: bands(host), one_camera, "the host alone on the composite again", timeout=60)
     await eventually(
         lambda: local_media(ann), lambda m: m["tracks"] == 0 and m["sending"] == 0, "Ann sends nothing"
     )
@@ -140,7 +140,7 @@ async def test_past_the_seats_an_attendee_watches_the_stream_and_chats(meeting: 
         lambda: cat.page.evaluate("window.podium.stream.stats()"),
         lambda s: s["playing"] and s["currentTime"] > 0,
         "the live stream playing",
-        timeout=30,
+        timeout=60,
     )
     await eventually(
         lambda: cat.page.evaluate("window.podium.stream.stats()"),

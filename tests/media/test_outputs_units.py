@@ -68,8 +68,10 @@ async def test_a_recording_finishes_as_a_fast_start_mp4_and_an_empty_one_as_no_m
     recorder.stop()
     wall = time.monotonic() - began
     facts = finalize_recording(tmp_path / "rec.part.mp4", tmp_path / "rec.mp4", tmp_path / "rec.jpg")
-    # The file follows the wall clock: 2 s of media, or as long as a busy machine took to send them.
-    assert 1.5 < facts.duration < max(2.5, wall + 0.3) and not facts.truncated, (facts, wall)
+    # Packets are placed by when the recorder took them (``podium.media.timeline``): 2 s of media,
+    # or as long as a busy machine took to send them, plus as late as the recorder took the first
+    # (0.3 s seen at a load average of 21).
+    assert 1.5 < facts.duration < max(2.5, wall + 1.0) and not facts.truncated, (facts, wall)
     assert b"moov" in (tmp_path / "rec.mp4").read_bytes()[:4096]  # the index is in front
     # The H.264 is copied; the Opus became AAC (QuickTime and older Safari play no Opus in MP4).
     with av.open(str(tmp_path / "rec.mp4"), mode="r") as container:

@@ -122,9 +122,11 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
 
     ready = await wait_recording(acme, rec_id, {"ready", "failed"})
     assert ready["state"] == "ready", ready
-    # The file covers the time between the two clicks: not less than they were apart, not more than
-    # from the start's request to the stop's answer (a busy machine delays both answers).
-    assert 0.95 * (asked - began) < ready["duration"] < wall + requested, (ready["duration"], wall)
+    # The file covers the time between the two clicks: not more than from the start's request to
+    # the stop's answer (a busy machine delays both answers), not less than they were apart, but
+    # for the wait for the composite's first keyframe (up to 1.2 s at a load average of 21).
+    clicks = asked - began
+    assert clicks - 2.0 < ready["duration"] < wall + requested, (ready["duration"], clicks, wall)
     path = await download(acme, rec_id)
     assert ready["size"] == path.stat().st_size
     head = path.read_bytes()[:4096]
@@ -144,7 +146,8 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
     assert len(keyframes) >= 4 and max(gaps) < 2 * KEYFRAME_EVERY, keyframes
 
     frames, samples, video_start, audio_start = read_recording(path)
-    assert len(frames) > 10 * 10, f"only {len(frames)} frames in {wall:.1f}s"
+    # Ten a second at least (fifteen on an idle machine; the composite slows on a busy one).
+    assert len(frames) > 10 * ready["duration"], f"only {len(frames)} frames in {ready['duration']:.1f}s"
     middle = frames[len(frames) // 2]
     assert colours_present(middle, {n: PALETTE[n] for n in NAMES[:3]}) == set(NAMES[:3])
     assert len(samples) > 48_000 * 8
@@ -186,7 +189,8 @@ async def test_a_recording_cut_short_by_a_dead_media_node_keeps_what_was_written
     # Everything written before the kill is kept.
     assert written - 0.1 <= failed["duration"] < written + 3.0, (written, failed)
     frames, samples, _, _ = read_recording(await download(acme, rec_id))
-    assert len(frames) > 40 and len(samples) > 48_000 * 3
+    # Pictures and sound to the end: at least 8 fps (15 idle; 9 at a load average of 21).
+    assert len(frames) > 8 * written and len(samples) > 48_000 * (written - 1), (len(frames), written)
     # The room goes on, and can be recorded again.
     await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
     again = await acme.http.post(f"/rooms/{room}/recordings")
