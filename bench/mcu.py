@@ -9,7 +9,12 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
   through aiortc's ``MediaRelay`` to every connection and each connection
   encodes its own (one VP8 and one Opus encoder per participant).
 - ``mcu_nolevels`` (on request): ``mcu`` with participants whose audio packets
-  carry no level (RFC 6464), so the node decodes everyone's audio, silent or not.
+  carry no level (RFC 6464), so the node decodes everyone's audio, silent or not
+  (and, as before DTX, sends fifty of them a second).
+- ``mcu_nopause`` (on request): ``mcu`` in a room that never tells anyone their
+  camera is off the composite, so every camera keeps sending (last-N pausing off).
+- ``mcu_nodtx`` (on request): ``mcu`` with participants that ignore the answer's
+  Opus ``usedtx=1``: a silent one sends fifty packets a second instead of 2.5.
 - ``webinar`` (on request): the room is a webinar; the last ``--viewers K`` of the N
   are its audience, off stage and view-only (they offer to receive only, as the web
   client does there), the others moderators on stage who publish. Run beside ``mcu``
@@ -41,9 +46,13 @@ do: the rest ask for 360p (``max_height``, as a small embedded player does), a
 mixed room in which the node encodes both tiers, and the load generator decodes
 360p, which is cheaper for it.
 
-Needs the ``test`` extra; on a 2-core machine the load generator (about 0.06
-cores per synthetic participant) saturates its core first: read the fps and
-latency columns with that in mind, the CPU-per-participant column stays valid.
+Needs the ``test`` extra. The load generator costs about 8 ms of CPU per
+participant-second (one core carries 100, 4 of them probes: see
+``bench/mcu_load.py``); past its core, read the fps and latency columns with
+that in mind (``load cores`` near 1), the CPU-per-participant column stays valid.
+
+    python bench/mcu.py --participants 100 --variants mcu mcu_nodtx mcu_nopause naive \
+        --naive-participants 10 --full-size 2 --probes 4 --server-cpus 0 --load-cpus 1
 """
 
 from __future__ import annotations
@@ -236,7 +245,11 @@ async def _open_room(
         }
         room = (await api.post("/rooms", json=settings)).json()
     key = f"podium:{room['id']}"
-    await node.request(lambda i: control.OpenRoom(id=i, room=key, naive=variant == "naive"))
+    await node.request(
+        lambda i: control.OpenRoom(
+            id=i, room=key, naive=variant == "naive", pause_hidden=variant != "mcu_nopause"
+        )
+    )
     await start_outputs(node, key, variant, Path(args.output_dir), args.rtmp)
     identities = [f"p{k:03d}" for k in range(n)]
     # A webinar's stage: moderators (on stage, publishing); its audience: attendees (off stage).
@@ -255,6 +268,7 @@ async def _open_room(
         # probe participants, not one per head.
         latency_hz=1.0,
         audio_levels=variant != "mcu_nolevels",
+        dtx=variant not in ("mcu_nodtx", "mcu_nolevels"),
     )
     processes = max(1, args.load_processes // args.rooms)
     people = list(zip(identities, tokens, strict=True))
@@ -384,6 +398,18 @@ def ratios(results: list[Result]) -> list[str]:
     for r in results:
         by_n.setdefault(r.n, {}).setdefault(r.variant, []).append(r)
     lines = []
+    # naive measured at an N of its own (``--naive-participants``): its cost per participant-second
+    # against mcu's at each N.
+    for naive_n, naive_runs in by_n.items():
+        if "naive" not in naive_runs or "mcu" in naive_runs:
+            continue
+        naive_ms = _median(naive_runs["naive"], "cpu_ms_per_participant_s")
+        for n, runs in by_n.items():
+            if runs.get("mcu") and (mcu_ms := _median(runs["mcu"], "cpu_ms_per_participant_s")):
+                lines.append(
+                    f"\nnaive at N={naive_n} ({naive_ms:.1f} ms per participant-second) / mcu at N={n} "
+                    f"({mcu_ms:.1f}) = {naive_ms / mcu_ms:.1f}x"
+                )
     for n, runs in by_n.items():
         mcu = runs.get("mcu")
         if not mcu:
@@ -496,10 +522,15 @@ async def bench(args: argparse.Namespace) -> list[Result]:
         wait_healthy(base, proc, log)
         node = NodeControl(media_url)
         results = []
-        for n in args.participants:
+        # ``--naive-participants``: naive at that N only (at 100 it would only show saturation).
+        everywhere = [v for v in args.variants if v != "naive" or not args.naive_participants]
+        plan_n = [(n, everywhere) for n in args.participants]
+        if args.naive_participants and "naive" in args.variants:
+            plan_n.insert(0, (args.naive_participants, ["naive"]))
+        for n, variants in plan_n:
             # Variants alternate within each round, so a noisy neighbour hits them alike.
             for round_ in range(1, args.repeat + 1):
-                for variant in args.variants:
+                for variant in variants:
                     print(f"N={n} {variant} round {round_}: running…", file=sys.stderr, flush=True)
                     async with media_node(media_argv, env, workdir / "media.log", media_url) as node_pid:
                         result = await run_variant(
@@ -523,7 +554,7 @@ def main(argv: list[str] | None = None) -> None:
         "--variants",
         nargs="+",
         default=["mcu", "naive"],
-        choices=["mcu", "naive", "mcu_nolevels", "webinar", *OUTPUTS],
+        choices=["mcu", "naive", "mcu_nolevels", "mcu_nopause", "mcu_nodtx", "webinar", *OUTPUTS],
     )
     parser.add_argument(
         "--viewers",
@@ -539,6 +570,11 @@ def main(argv: list[str] | None = None) -> None:
         "--repeat", type=int, default=1, help="rounds of all variants; ratios are of medians over rounds"
     )
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument(
+        "--naive-participants",
+        type=int,
+        help="run naive at this N only (below its saturation), compared with mcu at every N",
+    )
     parser.add_argument(
         "--probes",
         type=float,

@@ -13,11 +13,25 @@ participants over several processes and cores and merges the reports.
     python bench/mcu_load.py < spec.json > report.json     # one process, spec as JSON
 
 **Decoding.** Only a few ``probe`` participants per room decode the composite
-and the mix (aiortc's decoder threads, 15 + 50 frames a second), read the
-composite's timestamps and time the mix; the rest count both at the jitter
-buffer without decoding (``decode=False``): their frame rate and audio are
-still measured (whose tones they hear is not), and the node does the same
-work for them.
+and the mix (15 + 50 frames a second), read the composite's timestamps and time
+the mix; the rest count both as their RTP packets arrive, without decoding
+(``decode=False, rtp_counting=True``: a video frame at its marked packet, no
+depayloading, jitter buffer or bandwidth estimate, their RTCP receiver reports
+kept): their frame rate and audio are still measured (whose tones they hear is
+not), and the node does the same work for them. Each participant still has its
+own ICE, DTLS and SRTP.
+
+**No threads.** aiortc decodes in a thread per receiver and encodes video in a
+thread pool. In a process pinned to one core, every frame handed to a thread
+wakes it, it preempts the event loop while the loop holds the GIL, and the two
+take turns through the interpreter's switch interval: ``Queue.put`` and
+``ThreadPoolExecutor.submit`` were a third of a load process's time. Probes
+decode and cameras encode on the event loop instead (``inline_codecs``; the same
+aiortc codecs, bitrate control and keyframes on PLI).
+
+**DTX.** Silent participants honour the answer's Opus ``usedtx=1`` as browsers
+do: one packet per 400 ms instead of fifty a second (``LoadSpec.dtx``; the
+``mcu_nodtx`` variant of ``bench/mcu.py`` turns it off).
 
 **Encoding.** Audio goes out pre-encoded: each participant's tone is one second
 of Opus packets, encoded once and looped (``ToneAudioTrack(encoded=True)``),
@@ -130,6 +144,8 @@ class LoadSpec(msgspec.Struct, frozen=True, kw_only=True):
     #: Audio packets carry the sender's level (RFC 6464), as browsers' do; False: a client that
     #: sends none, whose every packet the node must decode.
     audio_levels: bool = True
+    #: Silent participants honour the node's Opus DTX (one packet per 400 ms), as browsers do.
+    dtx: bool = True
 
 
 class ParticipantResult(msgspec.Struct, kw_only=True):
@@ -316,9 +332,12 @@ async def _join(
             fps=spec.fps,
             latency_hz=spec.latency_hz if who.probe else 0.0,
             decode=who.probe,
+            rtp_counting=not who.probe,
+            inline_codecs=True,
             max_height=who.max_height,
             encoded_audio=True,
             audio_levels=spec.audio_levels,
+            dtx=spec.dtx,
             gated_audio=who.gated,
             onset_hz=None if who.gated or not who.probe else spec.gated_hz,
             view_only=who.view_only,

@@ -63,6 +63,9 @@ class OpenRoom(_Request, tag="room.open"):
     #: Benchmarks only: encode per receiver (aiortc's MediaRelay + one encoder per connection),
     #: the naive design the MCU is measured against.
     naive: bool = False
+    #: Benchmarks only: False never tells anyone their camera is off the composite, so every
+    #: camera keeps sending (the cost last-N pausing saves, measured side by side).
+    pause_hidden: bool = True
 
 
 class CloseRoom(_Request, tag="room.close"):

@@ -85,7 +85,9 @@ class MediaNode:
 
     async def _serve(self, ws: ServerConnection, request: control.ControlRequest) -> control.Ok:
         if isinstance(request, control.OpenRoom):
-            self._open(ws, request.room, request.layout, naive=request.naive)
+            self._open(
+                ws, request.room, request.layout, naive=request.naive, pause_hidden=request.pause_hidden
+            )
             return control.Ok(id=request.id)
         if isinstance(request, control.NodeStats):
             totals: dict[str, float] = {"rooms": len(self.rooms)}
@@ -146,11 +148,15 @@ class MediaNode:
             await room.set_content(request.image)
         return control.Ok(id=request.id)
 
-    def _open(self, ws: ServerConnection, key: str, layout: str, naive: bool = False) -> RoomSession:
+    def _open(
+        self, ws: ServerConnection, key: str, layout: str, naive: bool = False, pause_hidden: bool = True
+    ) -> RoomSession:
         self.owners[key] = ws
         room = self.rooms.get(key)
         if room is None:
-            room = self.rooms[key] = RoomSession(key, self._events_for(key), layout=layout, naive=naive)
+            events = self._events_for(key)
+            room = RoomSession(key, events, layout=layout, naive=naive, pause_hidden=pause_hidden)
+            self.rooms[key] = room
             room.start()
             asyncio.get_running_loop().create_task(self._send(ws, control.Opened(room=key)))
         return room

@@ -207,11 +207,20 @@ class RoomSession:
     """The MCU for one room."""
 
     def __init__(
-        self, key: str, events: RoomEvents, layout: str = "grid", mix_k: int = 3, naive: bool = False
+        self,
+        key: str,
+        events: RoomEvents,
+        layout: str = "grid",
+        mix_k: int = 3,
+        naive: bool = False,
+        pause_hidden: bool = True,
     ) -> None:
         self.key = key
         #: Benchmark baseline: raw composite and mix relayed to every connection, each encoding its own.
         self.naive = naive
+        #: Tell people off the composite to pause their camera (``media.visible``); False only to
+        #: measure what that saves.
+        self.pause_hidden = pause_hidden
         self._relay = MediaRelay()
         self._raw_video = FrameTrack("video")
         self._raw_audio = FrameTrack("audio")
@@ -644,7 +653,8 @@ class RoomSession:
             shown = pid in visible
             if p.visible is not shown:
                 p.visible = shown
-                self.events.visible(pid, shown)
+                if self.pause_hidden:
+                    self.events.visible(pid, shown)
         for pid in visible:
             p = self.participants[pid]
             fresh = p.frame is not None and now - p.frame_at < FROZEN_AFTER

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -32,8 +33,14 @@ from tests.support.analysis import (
     read_timestamp_ms,
     tones_present,
 )
-from tests.support.synthetic import AudioRecorder, SyntheticParticipant, VideoRecorder, count_frames_only
-from tests.support.tracks import ColourVideoTrack, ToneAudioTrack, now_ms, send_levels
+from tests.support.synthetic import (
+    AudioRecorder,
+    SyntheticParticipant,
+    VideoRecorder,
+    count_frames_only,
+    opus_dtx_asked,
+)
+from tests.support.tracks import DTX_EVERY, ColourVideoTrack, ToneAudioTrack, now_ms, send_levels
 
 RATE = 48_000
 
@@ -145,6 +152,28 @@ def test_an_encoded_tone_loops_without_a_seam_and_keeps_its_level() -> None:
     # Another amplitude: another loop, encoded once.
     encoded.amplitude = 0.0
     assert encoded.loop() is not loop and encoded.loop() is encoded.loop()
+
+
+async def test_a_silent_tone_with_dtx_sends_one_packet_per_400_ms_and_speech_all_of_them() -> None:
+    tone = ToneAudioTrack(740.0, 0.0, encoded=True)
+    tone.dtx = True  # what an answer with usedtx=1 turns on
+    silent = [await tone.recv() for _ in range(3)]  # 0.8 s of silence: three packets, 400 ms apart
+    assert [p.pts for p in silent] == [0, DTX_EVERY * 960, 2 * DTX_EVERY * 960]
+    assert tone.level_dbov == -127 and tone.dtx_skipped == 2 * (DTX_EVERY - 1)
+    tone.amplitude = 0.25  # talking again: every 20 ms, at once
+    talking = [await tone.recv() for _ in range(3)]
+    steps = [int(b.pts or 0) - int(a.pts or 0) for a, b in itertools.pairwise([silent[-1], *talking])]
+    assert steps[1:] == [960, 960] and steps[0] <= DTX_EVERY * 960, steps
+    assert tone.level_dbov > -20
+    tone.stop()
+
+
+def test_dtx_is_honoured_only_where_the_answer_asks_for_it() -> None:
+    audio = "m=audio 9 UDP/TLS/RTP/SAVPF 96 0\r\na=rtpmap:96 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\n"
+    asked = audio + "a=fmtp:96 usedtx=1;minptime=10\r\n"
+    video = "m=video 9 UDP/TLS/RTP/SAVPF 97\r\na=fmtp:97 usedtx=1\r\n"
+    assert opus_dtx_asked("v=0\r\n" + asked + video)
+    assert not opus_dtx_asked("v=0\r\n" + audio + video)  # usedtx on another section's codec
 
 
 def test_audio_recorder_keeps_the_last_seconds_in_order_as_mono() -> None:

@@ -40,12 +40,16 @@ from aiortc import (
     RTCIceServer,
     RTCIceTransportPolicy,
     RTCPeerConnection,
+    RTCRtpCodecParameters,
     RTCRtpReceiver,
     RTCRtpSender,
     RTCSessionDescription,
 )
+from aiortc.codecs import get_decoder, get_encoder, is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtcrtpsender import RTCEncodedFrame
 from aiortc.rtp import RtpPacket
 from numpy.typing import NDArray
 from websockets.exceptions import ConnectionClosed
@@ -138,6 +142,102 @@ class _CountingJitterBuffer(MarkedFrameJitterBuffer):
         if frame is not None:
             self.on_frame()
         return pli, None
+
+
+def count_at_rtp(receiver: RTCRtpReceiver, recorder: VideoRecorder | AudioRecorder) -> None:
+    """Make ``receiver`` count frames as their packets arrive, before aiortc's receive path: a
+    video frame at its marked last packet, an audio frame per packet.
+
+    Cheaper than ``count_frames_only`` for a load generator's many receivers: no depayloading,
+    no jitter buffer, no NACK scheduling, no bandwidth estimate (such a receiver asks for a
+    fixed tier with ``max_height``; the node's tier choice has nothing to act on). The RTCP
+    statistics are kept, so its receiver reports tell the node what arrived, as a browser's do.
+    Retransmissions are not counted (a loopback loses nothing)."""
+    codecs = receiver._RTCRtpReceiver__codecs  # type: ignore[attr-defined]
+    streams = receiver._RTCRtpReceiver__remote_streams  # type: ignore[attr-defined]
+    video = isinstance(recorder, VideoRecorder)
+    count = recorder.count
+
+    async def counted(packet: RtpPacket, arrival_time_ms: int) -> None:
+        codec = codecs.get(packet.payload_type)
+        if codec is None:
+            return
+        stats = streams.get(packet.ssrc)
+        if stats is None:
+            stats = streams[packet.ssrc] = StreamStatistics(codec.clockRate)
+        stats.add(packet)
+        if not is_rtx(codec) and (packet.marker or not video):
+            count()
+
+    receiver._handle_rtp_packet = counted  # type: ignore[method-assign]
+
+
+class _InlineDecoding:
+    """Stands in for an aiortc receiver's decoder queue: each frame is decoded on the event loop
+    as it is handed over, and its pictures go straight to the track.
+
+    aiortc decodes in a thread per receiver; in a load process pinned to one core, each frame
+    handed to it wakes that thread, which preempts the event loop while the loop holds the GIL,
+    and the two take turns through the interpreter's switch interval: a third of a load
+    process's time went to ``Queue.put`` for 4 probes. A 360p composite decodes in ~1 ms."""
+
+    def __init__(self, receiver: RTCRtpReceiver) -> None:
+        self._thread_queue = receiver._RTCRtpReceiver__decoder_queue  # type: ignore[attr-defined]
+        assert receiver._track is not None
+        self._frames = receiver._track._queue
+        self._errors = receiver._RTCRtpReceiver__decoder_error  # type: ignore[attr-defined]
+        self._decoder: tuple[str, Any] | None = None
+
+    def put(self, task: tuple[Any, JitterFrame] | None) -> None:
+        if task is None:  # the receiver stops: end its (idle) thread as aiortc would
+            self._thread_queue.put(None)
+            return
+        codec, encoded = task
+        if self._decoder is None or self._decoder[0] != codec.name:
+            self._decoder = (codec.name, get_decoder(codec))
+        try:
+            frames = self._decoder[1].decode(encoded)
+        except av.FFmpegError:
+            self._errors.set()  # a PLI goes out with the next packet, as after a thread's error
+            return
+        for frame in frames:
+            self._frames.put_nowait(frame)
+
+
+def decode_inline(receiver: RTCRtpReceiver) -> None:
+    """Decode what ``receiver`` gets on the event loop, not in aiortc's thread (``_InlineDecoding``)."""
+    receiver._RTCRtpReceiver__decoder_queue = _InlineDecoding(receiver)  # type: ignore[attr-defined]
+
+
+def encode_inline(sender: RTCRtpSender) -> None:
+    """Encode what ``sender`` sends on the event loop, not in aiortc's thread pool (whose wake-ups
+    cost a one-core load process as decoding threads do, ``_InlineDecoding``). aiortc's own
+    encoder still does it: the same bitrate control, the same keyframes on PLI."""
+
+    async def inline(codec: RTCRtpCodecParameters) -> RTCEncodedFrame | None:
+        track = sender.track
+        assert track is not None
+        data = await track.recv()
+        if not sender._enabled:
+            return None
+        assert isinstance(data, av.VideoFrame), "for a camera's sender"
+        encoder = sender._RTCRtpSender__encoder  # type: ignore[attr-defined]
+        if encoder is None:
+            encoder = sender._RTCRtpSender__encoder = get_encoder(codec)  # type: ignore[attr-defined]
+        keyframe = sender._RTCRtpSender__force_keyframe  # type: ignore[attr-defined]
+        sender._RTCRtpSender__force_keyframe = False  # type: ignore[attr-defined]
+        payloads, timestamp = encoder.encode(data, keyframe)
+        # No level on video (aiortc passes None too, against its annotation).
+        return RTCEncodedFrame(payloads, timestamp, None) if payloads else None  # type: ignore[arg-type]
+
+    sender._next_encoded_frame = inline  # type: ignore[method-assign]
+
+
+def opus_dtx_asked(sdp: str) -> bool:
+    """Whether an SDP's audio section asks for Opus DTX (``usedtx=1`` on Opus's fmtp)."""
+    audio = sdp.split("m=audio", 1)[-1].split("\nm=", 1)[0]
+    found = re.search(r"a=rtpmap:(\d+) opus/", audio, re.IGNORECASE)
+    return found is not None and re.search(rf"a=fmtp:{found.group(1)} .*usedtx=1", audio) is not None
 
 
 def count_frames_only(receiver: RTCRtpReceiver, recorder: VideoRecorder | AudioRecorder) -> None:
@@ -363,6 +463,9 @@ class SyntheticParticipant:
         downlink_bps: int | None = None,
         encoded_audio: bool = False,
         audio_levels: bool = True,
+        dtx: bool = False,
+        rtp_counting: bool = False,
+        inline_codecs: bool = False,
         gated_audio: bool = False,
         onset_hz: float | None = None,
         view_only: bool = False,
@@ -387,6 +490,14 @@ class SyntheticParticipant:
         #: Put the pre-encoded tone's level on its packets (RFC 6464) as browsers do; aiortc puts
         #: its own on the packets it encodes, so this matters with ``encoded_audio`` only.
         self.audio_levels = audio_levels
+        #: Honour the answer's Opus ``usedtx=1`` (with ``encoded_audio``): while silent, one packet
+        #: per 400 ms, as a browser sends.
+        self.dtx = dtx
+        #: With ``decode`` False: count at the RTP layer (``count_at_rtp``), not at a jitter buffer.
+        self.rtp_counting = rtp_counting
+        #: Encode the camera and decode what is received on the event loop, not in aiortc's
+        #: threads (``encode_inline``, ``decode_inline``): a one-core load process's choice.
+        self.inline_codecs = inline_codecs
         #: Sound only in the first half of every second (for others to time the mix).
         self.gated_audio = gated_audio
         #: Offer to receive only (``recvonly`` audio and video, no tracks), as the web client does
@@ -740,10 +851,18 @@ class SyntheticParticipant:
         if self.decode:
             # As a browser does: a frame goes to the decoder once complete, not a frame later.
             release_frames_when_marked(video)
+            if self.inline_codecs:
+                decode_inline(video)
+                decode_inline(audio)
+        elif self.rtp_counting:
+            count_at_rtp(video, self.video_in)
+            count_at_rtp(audio, self.audio_in)
         else:
             count_frames_only(video, self.video_in)
             count_frames_only(audio, self.audio_in)
         self._watch_composite_codec(pc, sdp)
+        if self.dtx and self.audio_out is not None:
+            self.audio_out.dtx = opus_dtx_asked(sdp)
         if self.downlink_bps is not None:
             self._cap_estimates(pc, self.downlink_bps)
 
@@ -758,7 +877,9 @@ class SyntheticParticipant:
         audio_sender = pc.addTrack(self.audio_out)
         if self.encoded_audio and self.audio_levels:
             send_levels(audio_sender, self.audio_out)
-        pc.addTrack(self.video_out)
+        video_sender = pc.addTrack(self.video_out)
+        if self.inline_codecs:
+            encode_inline(video_sender)
 
     def _watch_composite_codec(self, pc: RTCPeerConnection, answer: str) -> None:
         """Note the codec of the composite's RTP packets (the answer maps payload types to codecs)."""
@@ -771,6 +892,7 @@ class SyntheticParticipant:
             name = names.get(packet.payload_type)
             if name is not None and name != "video/rtx":  # retransmissions say nothing of the codec
                 self.composite_codec = name
+                receiver._handle_rtp_packet = handle  # type: ignore[method-assign]  # noted: out of the way
             await handle(packet, arrival_time_ms)
 
         receiver._handle_rtp_packet = noting  # type: ignore[method-assign]

@@ -26,6 +26,7 @@ from tests.support.analysis import BLOCK_CELLS, draw_timestamp, rgb_to_yuv
 __all__ = [
     "AUDIO_RATE",
     "DEFAULT_AMPLITUDE",
+    "DTX_EVERY",
     "VIDEO_CLOCK",
     "ColourVideoTrack",
     "ToneAudioTrack",
@@ -36,6 +37,8 @@ __all__ = [
 #: A loud participant's tone: -12 dBFS, clearly the dominant speaker, far from clipping in a mix of three.
 DEFAULT_AMPLITUDE = 0.25
 VIDEO_CLOCK = 90_000
+#: While silent with DTX, one 20 ms packet in this many (a browser's Opus: every 400 ms).
+DTX_EVERY = 20
 AUDIO_RATE = 48_000
 
 
@@ -150,7 +153,10 @@ class ToneAudioTrack(MediaStreamTrack):
 
     ``encoded``: Opus packets instead of frames (the frequency must be a whole number of hertz).
     ``gated``: sound only in the first half of every wall-clock second, so a listener on the
-    same clock reads the mix's latency from when the tone starts (``AudioRecorder(onset_hz)``)."""
+    same clock reads the mix's latency from when the tone starts (``AudioRecorder(onset_hz)``).
+    ``dtx`` (set once the answer asks for ``usedtx=1``; encoded only): while silent, one packet
+    every ``DTX_EVERY`` frames (400 ms), the RTP timestamps jumping over the rest, as a
+    browser's Opus does."""
 
     kind = "audio"
 
@@ -177,6 +183,11 @@ class ToneAudioTrack(MediaStreamTrack):
         self._sent = 0
         #: The level of the latest frame in dBov (RFC 6464: 0 is full scale, -127 silence).
         self.level_dbov = -127
+        self.dtx = False
+        #: Silent frames in a row so far (DTX sends the first of every ``DTX_EVERY``).
+        self._silent = 0
+        #: Frames not sent because of DTX.
+        self.dtx_skipped = 0
 
     def render(self, first_sample: int, amplitude: float | None = None) -> av.AudioFrame:
         """The 20 ms frame starting at sample ``first_sample`` of the tone (phase-continuous)."""
@@ -209,13 +220,19 @@ class ToneAudioTrack(MediaStreamTrack):
 
     async def recv(self) -> av.AudioFrame | av.Packet[Any]:
         """The next 20 ms of tone, paced in real time."""
-        if self.readyState != "live":
-            raise MediaStreamError
-        elapsed = await self._pacer.wait()
-        # Samples follow the clock, so a skipped stall leaves a gap instead of late audio forever.
-        first = max(self._sent, round(elapsed * self.rate))
-        self._sent = first + self.samples_per_frame
-        level = 0.0 if self.gated and now_ms() % 1000 >= 500 else self.amplitude
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            elapsed = await self._pacer.wait()
+            # Samples follow the clock, so a skipped stall leaves a gap instead of late audio forever.
+            first = max(self._sent, round(elapsed * self.rate))
+            self._sent = first + self.samples_per_frame
+            level = 0.0 if self.gated and now_ms() % 1000 >= 500 else self.amplitude
+            silent = level == 0 and self.dtx and self.encoded
+            self._silent = self._silent + 1 if silent else 0
+            if not silent or self._silent % DTX_EVERY == 1:
+                break
+            self.dtx_skipped += 1
         # A sine's RMS is its amplitude over root two.
         self.level_dbov = max(-127, round(20 * math.log10(level / math.sqrt(2)))) if level > 0 else -127
         if not self.encoded:
