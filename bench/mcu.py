@@ -78,6 +78,7 @@ from websockets.asyncio.client import connect
 
 # bench/ is a folder of scripts run by path, which puts bench/ itself, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.mcu_browser import browser_in_room
 from bench.mcu_load import LoadSpec, mint_tokens, plan, run_load
 from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
 from podium.media import control
@@ -169,6 +170,8 @@ class Result:
     round_no: int = 1
     #: Of the N, view-only attendees (the ``webinar`` variant's audience).
     viewers: int = 0
+    #: ``--browser``: what the Chromium participant (one more than N) got (``bench/mcu_browser.py``).
+    browser: dict[str, Any] | None = None
 
 
 async def sample_node(node: NodeControl, pid: int, samples: list[Sample], stop: asyncio.Event) -> None:
@@ -313,14 +316,22 @@ async def run_variant(
     stop = asyncio.Event()
     sampler = asyncio.get_running_loop().create_task(sample_node(node, node_pid, samples, stop))
     peak_rss = 0.0
+    chromium: asyncio.Task[dict[str, Any]] | None = None
     try:
         load_task = asyncio.get_running_loop().create_task(
             run_load(specs, [load_cpus] * len(specs) if load_cpus else None)
         )
+        if args.browser:
+            # Once the crowd is in (its joins, connections and warm-up), for a part of its window.
+            joined_by = n * args.rooms * 0.05 + 15
+            chromium = asyncio.get_running_loop().create_task(
+                browser_in_room(base, secret, tenant, specs[0].room, "chromium", joined_by, args.duration / 3)
+            )
         while not load_task.done():
             peak_rss = max(peak_rss, rss_mb(node_pid))
             await asyncio.sleep(1)
         report = await load_task
+        seen = await chromium if chromium is not None else None
     finally:
         stop.set()
         await sampler
@@ -363,6 +374,7 @@ async def run_variant(
         load_cores=summary["load_cpu_cores"],
         feeds=feeds,
         viewers=audience(args, n // args.rooms) * args.rooms if variant == "webinar" else 0,
+        browser=seen,
     )
 
 
@@ -384,6 +396,7 @@ def table(results: list[Result]) -> str:
             f"| {r.audio_latency_p50_ms:.0f} / {r.audio_latency_p95_ms:.0f} ms | {r.rss_mb} "
             f"| {r.load_cores} | {r.feeds} |"
         )
+    lines.extend(f"N={r.n} {r.variant} #{r.round_no}: Chromium {r.browser}" for r in results if r.browser)
     lines.extend(ratios(results))
     return "\n".join(lines)
 
@@ -570,6 +583,11 @@ def main(argv: list[str] | None = None) -> None:
         "--repeat", type=int, default=1, help="rounds of all variants; ratios are of medians over rounds"
     )
     parser.add_argument("--load-processes", type=int, default=2)
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="one more participant in real Chromium (bench/mcu_browser.py): what it sees, hears, sends",
+    )
     parser.add_argument(
         "--naive-participants",
         type=int,

@@ -13,7 +13,7 @@ from tests.support.metrics import wait_metric
 from tests.support.synthetic import SyntheticParticipant
 
 #: Connecting to the media node: gather ICE, offer through core, answer, DTLS, first keyframe.
-CONNECT_WITHIN = 15.0
+CONNECT_WITHIN = 45.0  # 2-5 s idle; a benchmark beside the suite made it 15+
 
 
 async def mcu_stats(person: BrowserParticipant) -> dict[str, Any]:

