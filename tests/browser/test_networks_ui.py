@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from podium.media.session import FPS
 from tests.support.analysis import PALETTE, TONES_HZ
 from tests.support.browser import BrowserParticipant, Meeting, eventually
 from tests.support.network import PROFILES, Netem, NetemLink, relay_only_script
@@ -178,7 +179,8 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         # Full rate is what the node composites and what Ann's camera sends: 15 fps on an idle
         # machine, less on a busy one (Chromium lowers a camera's rate when short of CPU). Without
         # repair, 5 % loss leaves a fifth to two thirds of it (2-10 fps seen before RTX was routed).
-        composite = watcher.fps(seconds)
+        # (A busy watcher may count a burst of late frames in its window: never over the node's rate.)
+        composite = min(watcher.fps(seconds), FPS)
         sent = (after["outbound"]["framesSent"] - before["outbound"]["framesSent"]) / seconds
         full = min(composite, sent)
         assert full >= 8, f"too busy a machine to tell: composite {composite:.1f}, camera {sent:.1f} fps"
