@@ -509,30 +509,48 @@ async def media_node(argv: list[str], env: dict[str, str], log: Path, url: str) 
         await process.wait()
 
 
+@dataclass
+class Stack:
+    """``podium serve`` running (SQLite, in-memory channels) and how to start media nodes for it."""
+
+    base: str
+    tenant: dict[str, Any]
+    env: dict[str, str]
+    media_argv: list[str]
+    media_url: str
+    workdir: Path
+
+
+def start_podium(workdir: Path, stack: contextlib.ExitStack, server_cpus: list[int] | None) -> Stack:
+    """Migrate, create a tenant and serve from ``workdir`` (stopped with ``stack``); the media
+    node's command line, pinned to ``server_cpus``, for ``media_node`` to run."""
+    media_port = free_port()
+    media_url = f"ws://127.0.0.1:{media_port}"
+    media_argv = [sys.executable, "-m", "podium.core.cli", "media", "--port", str(media_port)]
+    if server_cpus:
+        media_argv = ["taskset", "-c", ",".join(map(str, server_cpus)), *media_argv]
+    env = dict(
+        os.environ,
+        PODIUM_DATA_DIR=str(workdir / "var"),
+        PODIUM_LOG_LEVEL="warning",
+        PODIUM_MEDIA_URL=media_url,
+    )
+    podium_cli(env, "migrate", as_json=False)
+    tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
+    port = free_port()
+    log = workdir / "podium.log"
+    argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
+    proc = stack.enter_context(spawned(argv, env, log, None))
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, proc, log)
+    return Stack(base, tenant, env, media_argv, media_url, workdir)
+
+
 async def bench(args: argparse.Namespace) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="podium-mcu-bench-") as tmp, contextlib.ExitStack() as stack:
-        workdir = Path(tmp)
-        server_cpus = parse_cpus(args.server_cpus)
-        pin = ",".join(map(str, server_cpus)) if server_cpus else None
-        media_port = free_port()
-        media_url = f"ws://127.0.0.1:{media_port}"
-        media_argv = [sys.executable, "-m", "podium.core.cli", "media", "--port", str(media_port)]
-        if pin:
-            media_argv = ["taskset", "-c", pin, *media_argv]
-        env = dict(
-            os.environ,
-            PODIUM_DATA_DIR=str(workdir / "var"),
-            PODIUM_LOG_LEVEL="warning",
-            PODIUM_MEDIA_URL=media_url,
-        )
-        podium_cli(env, "migrate", as_json=False)
-        tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
-        port = free_port()
-        log = workdir / "podium.log"
-        argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
-        proc = stack.enter_context(spawned(argv, env, log, None))
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, proc, log)
+        podium = start_podium(Path(tmp), stack, parse_cpus(args.server_cpus))
+        base, tenant, env, media_url = podium.base, podium.tenant, podium.env, podium.media_url
+        media_argv, workdir = podium.media_argv, podium.workdir
         node = NodeControl(media_url)
         results = []
         # ``--naive-participants``: naive at that N only (at 100 it would only show saturation).

@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import sys
 import tempfile
 import time
 import uuid
@@ -27,10 +25,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.mcu import NodeControl, media_node
+from bench.mcu import NodeControl, media_node, start_podium
 from bench.mcu_load import LoadReport, LoadSpec, ParticipantSpec, mint_tokens, run_load
 from bench.network_measure import AudioLog, Probes, VideoLog
-from bench.realtime import free_port, podium_cli, spawned, wait_healthy
 from podium.media import control
 from podium.media.audio_jitter import buffer_audio
 from tests.support.analysis import PALETTE, TONES_HZ
@@ -63,26 +60,10 @@ async def podium(server_cpus: list[int] | None) -> AsyncIterator[Podium]:
     """``podium serve`` (SQLite, in-memory channels) and a ``podium media`` node, as ``bench/mcu.py``
     starts them."""
     with tempfile.TemporaryDirectory(prefix="podium-net-bench-") as tmp, contextlib.ExitStack() as stack:
-        workdir = Path(tmp)
-        media_port = free_port()
-        media_url = f"ws://127.0.0.1:{media_port}"
-        media_argv = [sys.executable, "-m", "podium.core.cli", "media", "--port", str(media_port)]
-        if server_cpus:
-            media_argv = ["taskset", "-c", ",".join(map(str, server_cpus)), *media_argv]
-        env = dict(
-            os.environ,
-            PODIUM_DATA_DIR=str(workdir / "var"),
-            PODIUM_LOG_LEVEL="warning",
-            PODIUM_MEDIA_URL=media_url,
-        )
-        podium_cli(env, "migrate", as_json=False)
-        tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
-        port = free_port()
-        log = workdir / "podium.log"
-        argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
-        proc = stack.enter_context(spawned(argv, env, log, None))
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, proc, log)
+        started = start_podium(Path(tmp), stack, server_cpus)
+        base, tenant = started.base, started.tenant
+        media_argv, env, media_url = started.media_argv, started.env, started.media_url
+        workdir = started.workdir
         async with media_node(media_argv, env, workdir / "media.log", media_url) as node_pid:
             yield Podium(base, tenant["secret"], tenant["tenant"], NodeControl(media_url), node_pid)
 
