@@ -15,6 +15,9 @@ starts itself (``podium media``, pinned with ``taskset`` to ``--server-cpus``):
   camera is off the composite, so every camera keeps sending (last-N pausing off).
 - ``mcu_nodtx`` (on request): ``mcu`` with participants that ignore the answer's
   Opus ``usedtx=1``: a silent one sends fifty packets a second instead of 2.5.
+- ``mcu_aiortcsend`` (on request): ``mcu`` with every receiver's packets sent by aiortc's
+  own RTP loop, which packs each frame again per receiver and builds every packet as an
+  object (the node's shared packing off: ``podium.media.sender``).
 - ``webinar`` (on request): the room is a webinar; the last ``--viewers K`` of the N
   are its audience, off stage and view-only (they offer to receive only, as the web
   client does there), the others moderators on stage who publish. Run beside ``mcu``
@@ -250,7 +253,11 @@ async def _open_room(
     key = f"podium:{room['id']}"
     await node.request(
         lambda i: control.OpenRoom(
-            id=i, room=key, naive=variant == "naive", pause_hidden=variant != "mcu_nopause"
+            id=i,
+            room=key,
+            naive=variant == "naive",
+            pause_hidden=variant != "mcu_nopause",
+            shared_packing=variant != "mcu_aiortcsend",
         )
     )
     await start_outputs(node, key, variant, Path(args.output_dir), args.rtmp)
@@ -585,7 +592,16 @@ def main(argv: list[str] | None = None) -> None:
         "--variants",
         nargs="+",
         default=["mcu", "naive"],
-        choices=["mcu", "naive", "mcu_nolevels", "mcu_nopause", "mcu_nodtx", "webinar", *OUTPUTS],
+        choices=[
+            "mcu",
+            "naive",
+            "mcu_nolevels",
+            "mcu_nopause",
+            "mcu_nodtx",
+            "mcu_aiortcsend",
+            "webinar",
+            *OUTPUTS,
+        ],
     )
     parser.add_argument(
         "--viewers",

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import av
 import numpy as np
@@ -70,13 +70,13 @@ def _tiles(count: int, tick: int) -> list[TileInput]:
 class Room:
     """The encoded streams of one MCU room: the high tier and the shared mix, into feeds."""
 
-    def __init__(self, tiles: int, codec: str = "h264") -> None:
+    def __init__(self, tiles: int, codec: Literal["h264", "vp8"] = "h264") -> None:
         spec = TIERS[0]
         self.compositor = Compositor()
         self.encoder = TierEncoder.from_spec(spec, FPS, codec=codec)
         self.opus = OpusStream()
-        self.video = Feed(f"video-high-{codec}")
-        self.audio = Feed("audio-mix")
+        self.video = Feed(f"video-high-{codec}", codec)
+        self.audio = Feed("audio-mix", "opus")
         self.tiles = tiles
         self.room_cpu = 0.0
         #: Bench-only: each composite canvas and its pts, for the earlier live design.
@@ -121,7 +121,7 @@ class TranscodingLive(LiveStream):
     H.264 encoder, in its own thread) instead of muxing the room's packets."""
 
     def __init__(self, room: Room) -> None:
-        super().__init__(Feed("video-live"), room.audio, lambda *a: None)
+        super().__init__(Feed("video-live", "h264"), room.audio, lambda *a: None)
         self.video_feed.keyframe_every["live"] = 2.0
         self.encoder = TierEncoder("live", 1280, 720, 1_500_000, FPS, codec="h264")
         self.encode_cpu = 0.0

@@ -66,6 +66,9 @@ class OpenRoom(_Request, tag="room.open"):
     #: Benchmarks only: False never tells anyone their camera is off the composite, so every
     #: camera keeps sending (the cost last-N pausing saves, measured side by side).
     pause_hidden: bool = True
+    #: Benchmarks only: False sends through aiortc's own RTP loop, each receiver packing every
+    #: frame again (what the node's shared packing saves, measured side by side).
+    shared_packing: bool = True
 
 
 class CloseRoom(_Request, tag="room.close"):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any
+from typing import Any, Literal
 
 import av
 from av.video.frame import PictureType
@@ -37,7 +37,7 @@ DEFAULT_CPU_USED = -8
 #: the 360p tier) for about libvpx's CPU at -8; ``veryfast`` costs ~1.6x ``superfast``.
 DEFAULT_X264_PRESET = "superfast"
 #: The composite's codecs, the node's preference first.
-CODECS = ("h264", "vp8")
+CODECS: tuple[Literal["h264"], Literal["vp8"]] = ("h264", "vp8")
 #: Keyframes come only on request (a receiver joins or reports loss); this just caps the gap.
 _KEYFRAME_INTERVAL = 3000
 #: Area averaging suits the exact 2:1 shrink from the 720p canvas to the 360p tier.

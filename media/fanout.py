@@ -5,6 +5,9 @@ encoding, so every receiver of a video tier (or of the shared audio mix) gets
 the very same packets. A track that joins a video feed, or switches tier,
 drops packets until the next keyframe (it asks the feed for one) so the
 receiver's decoder never sees a delta frame without its reference.
+
+Each packet is also split into RTP payloads once per feed (``Outgoing.packed``),
+for the node's own send loop (``podium.media.sender``) to share between receivers.
 """
 
 from __future__ import annotations
@@ -13,17 +16,57 @@ import asyncio
 import collections
 import time
 from collections.abc import Callable
-from typing import Any
+from fractions import Fraction
+from typing import Any, Literal
 
 import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack, convert_timebase
 
-__all__ = ["Feed", "FrameTrack", "PacketTrack"]
+__all__ = ["Codec", "Feed", "FrameTrack", "Outgoing", "PacketTrack"]
+
+#: What a feed carries: a composite tier in either video codec, or a mix.
+Codec = Literal["h264", "vp8", "opus"]
+#: RTP payloads and the RTP timestamp (from 0) of one encoded packet.
+Packed = tuple[list[bytes], int]
 
 #: Packets a slow sender may fall behind before the oldest are dropped (≈ 0.5 s of video).
 _BACKLOG = 24
 #: Seconds over which a feed's rate is measured.
 _RATE_WINDOW_S = 2.0
+#: Opus's RTP clock.
+_OPUS_CLOCK = Fraction(1, 48_000)
+
+
+def _pack_opus(packet: av.Packet[Any]) -> Packed:
+    assert packet.pts is not None
+    assert packet.time_base is not None
+    return [bytes(packet)], convert_timebase(packet.pts, packet.time_base, _OPUS_CLOCK)
+
+
+def packer(codec: Codec) -> Callable[[av.Packet[Any]], Packed]:
+    """RTP packetisation for ``codec`` (aiortc's own; a VP8 packer numbers the pictures it packs)."""
+    if codec == "opus":
+        return _pack_opus
+    return (H264Encoder() if codec == "h264" else Vp8Encoder()).pack
+
+
+class Outgoing:
+    """One packet of a feed, as every follower gets it: split into RTP payloads at most once."""
+
+    __slots__ = ("_pack", "_packed", "packet")
+
+    def __init__(self, packet: av.Packet[Any], pack: Callable[[av.Packet[Any]], Packed]) -> None:
+        self.packet = packet
+        self._pack = pack
+        self._packed: Packed | None = None
+
+    def packed(self) -> Packed:
+        # Senders take a feed's packets in order, so a VP8 feed's picture ids stay in order too.
+        if self._packed is None:
+            self._packed = self._pack(self.packet)
+        return self._packed
 
 
 class PacketTrack(MediaStreamTrack):
@@ -33,7 +76,7 @@ class PacketTrack(MediaStreamTrack):
         super().__init__()
         self.kind = kind
         self.feed: Feed | None = None
-        self._packets: collections.deque[av.Packet[Any]] = collections.deque(maxlen=_BACKLOG)
+        self._packets: collections.deque[Outgoing] = collections.deque(maxlen=_BACKLOG)
         self._ready = asyncio.Event()
         self.awaiting_keyframe = kind == "video"
 
@@ -53,9 +96,9 @@ class PacketTrack(MediaStreamTrack):
                 self.awaiting_keyframe = True
                 feed.want_keyframe()
 
-    def push(self, packet: av.Packet[Any]) -> None:
+    def push(self, packet: Outgoing) -> None:
         if self.awaiting_keyframe:
-            if not packet.is_keyframe:
+            if not packet.packet.is_keyframe:
                 return
             self.awaiting_keyframe = False
         if len(self._packets) == self._packets.maxlen and self.kind == "video":
@@ -68,13 +111,17 @@ class PacketTrack(MediaStreamTrack):
         self._packets.append(packet)
         self._ready.set()
 
-    async def recv(self) -> av.Packet[Any]:
+    async def next_outgoing(self) -> Outgoing:
         while not self._packets:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
         return self._packets.popleft()
+
+    async def recv(self) -> av.Packet[Any]:
+        """For aiortc's own send loop (packing again per receiver)."""
+        return (await self.next_outgoing()).packet
 
     def stop(self) -> None:
         self.follow(None)
@@ -102,8 +149,10 @@ class FrameTrack(MediaStreamTrack):
 class Feed:
     """One encoded stream (a video tier, an audio mix) and the tracks following it."""
 
-    def __init__(self, name: str, on_keyframe_wanted: Callable[[], None] | None = None) -> None:
+    def __init__(self, name: str, codec: Codec, on_keyframe_wanted: Callable[[], None] | None = None) -> None:
         self.name = name
+        self.codec = codec
+        self._pack = packer(codec)
         self.tracks: set[PacketTrack] = set()
         self._on_keyframe_wanted = on_keyframe_wanted
         self.keyframe_requested_at = 0.0
@@ -146,6 +195,7 @@ class Feed:
         self._sent.append((now, sum(packet.size for packet in packets)))
         while now - self._sent[0][0] > _RATE_WINDOW_S:
             self._sent.popleft()
+        outgoing = [Outgoing(packet, self._pack) for packet in packets]
         for track in list(self.tracks):
-            for packet in packets:
+            for packet in outgoing:
                 track.push(packet)

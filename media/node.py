@@ -85,9 +85,7 @@ class MediaNode:
 
     async def _serve(self, ws: ServerConnection, request: control.ControlRequest) -> control.Ok:
         if isinstance(request, control.OpenRoom):
-            self._open(
-                ws, request.room, request.layout, naive=request.naive, pause_hidden=request.pause_hidden
-            )
+            self._open(ws, request)
             return control.Ok(id=request.id)
         if isinstance(request, control.NodeStats):
             totals: dict[str, float] = {"rooms": len(self.rooms)}
@@ -108,13 +106,14 @@ class MediaNode:
             return control.Ok(id=request.id)
         if isinstance(request, control.StartOutput):
             # A p2p room's recording opens a session that composites for the outputs alone.
-            self.outputs.start(room or self._open(ws, request.room, "grid"), request)
+            room = room or self._open(ws, control.OpenRoom(id=request.id, room=request.room))
+            self.outputs.start(room, request)
             self.owners[request.room] = ws
             return control.Ok(id=request.id)
         if isinstance(request, control.StopOutput):
             return control.Ok(id=request.id, stats=await self.outputs.stop(request.room, request.output))
         if isinstance(request, control.ConnectParticipant):
-            room = room or self._open(ws, request.room, "grid")
+            room = room or self._open(ws, control.OpenRoom(id=request.id, room=request.room))
             self.owners[request.room] = ws
             sdp = await room.connect(
                 request.participant_id,
@@ -148,14 +147,20 @@ class MediaNode:
             await room.set_content(request.image)
         return control.Ok(id=request.id)
 
-    def _open(
-        self, ws: ServerConnection, key: str, layout: str, naive: bool = False, pause_hidden: bool = True
-    ) -> RoomSession:
+    def _open(self, ws: ServerConnection, request: control.OpenRoom) -> RoomSession:
+        key = request.room
         self.owners[key] = ws
         room = self.rooms.get(key)
         if room is None:
             events = self._events_for(key)
-            room = RoomSession(key, events, layout=layout, naive=naive, pause_hidden=pause_hidden)
+            room = RoomSession(
+                key,
+                events,
+                layout=request.layout,
+                naive=request.naive,
+                pause_hidden=request.pause_hidden,
+                shared_packing=request.shared_packing,
+            )
             self.rooms[key] = room
             room.start()
             asyncio.get_running_loop().create_task(self._send(ws, control.Opened(room=key)))

@@ -25,7 +25,7 @@ from typing import Any
 import av
 
 from podium.media.encoder import h264_template
-from podium.media.fanout import Feed, PacketTrack
+from podium.media.fanout import Feed, Outgoing, PacketTrack
 from podium.media.timeline import StreamClock
 
 __all__ = ["FRAGMENT_MS", "FeedTap", "Recorder"]
@@ -45,12 +45,12 @@ class FeedTap(PacketTrack):
         super().__init__(kind)
         self.on_packet = on_packet
 
-    def push(self, packet: av.Packet[Any]) -> None:
+    def push(self, packet: Outgoing) -> None:
         if self.awaiting_keyframe:
-            if not packet.is_keyframe:
+            if not packet.packet.is_keyframe:
                 return
             self.awaiting_keyframe = False
-        self.on_packet(packet)
+        self.on_packet(packet.packet)
 
 
 def copy_packet(packet: av.Packet[Any], pts: int, time_base: Any) -> av.Packet[Any]:

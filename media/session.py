@@ -45,6 +45,7 @@ from podium.media.jitter import release_frames_when_marked
 from podium.media.layout import LAYOUTS, select_visible
 from podium.media.losses import LinkStats, watch_downlink
 from podium.media.mixer import FRAME_SAMPLES, AudioMixer, Samples
+from podium.media.sender import send_shared_packets
 from podium.media.tiers import TierChoice
 
 __all__ = ["CONTENT_ID", "MediaError", "RoomEvents", "RoomSession", "decode_still", "feed_name"]
@@ -214,6 +215,7 @@ class RoomSession:
         mix_k: int = 3,
         naive: bool = False,
         pause_hidden: bool = True,
+        shared_packing: bool = True,
     ) -> None:
         self.key = key
         #: Benchmark baseline: raw composite and mix relayed to every connection, each encoding its own.
@@ -221,6 +223,9 @@ class RoomSession:
         #: Tell people off the composite to pause their camera (``media.visible``); False only to
         #: measure what that saves.
         self.pause_hidden = pause_hidden
+        #: Send through the node's own RTP loop (frames packed once per feed, podium.media.sender);
+        #: False only to measure what that saves against aiortc's loop.
+        self.shared_packing = shared_packing
         self._relay = MediaRelay()
         self._raw_video = FrameTrack("video")
         self._raw_audio = FrameTrack("audio")
@@ -233,12 +238,12 @@ class RoomSession:
         #: One encoder per tier and codec, made when the feed first has a follower.
         self.encoders: dict[str, TierEncoder] = {}
         self.video_feeds = {
-            feed_name(spec.name, codec): Feed(f"video-{feed_name(spec.name, codec)}")
+            feed_name(spec.name, codec): Feed(f"video-{feed_name(spec.name, codec)}", codec)
             for spec in TIERS
             for codec in CODECS
         }
         self.mixer = AudioMixer(k=mix_k, fec_for=self._lossy_listener)
-        self.shared_audio = Feed("audio-mix")
+        self.shared_audio = Feed("audio-mix", "opus")
         self.personal_audio: dict[str, Feed] = {}
         self._speaker: str | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -353,8 +358,12 @@ class RoomSession:
             watch_downlink(pc.addTrack(self._relay.subscribe(self._raw_audio, buffered=False)), me.links)
             watch_downlink(pc.addTrack(self._relay.subscribe(self._raw_video, buffered=False)), me.links)
         else:
-            watch_downlink(pc.addTrack(me.audio_out), me.links)
+            audio = pc.addTrack(me.audio_out)
+            watch_downlink(audio, me.links)
             sender = pc.addTrack(me.video_out)
+            if self.shared_packing:
+                send_shared_packets(audio, me.audio_out)
+                send_shared_packets(sender, me.video_out)
             watch_downlink(sender, me.links)
             self._watch_sender(me, sender)
             if h264 is not None:
@@ -599,7 +608,7 @@ class RoomSession:
         # tick's shared mix, which already carries their own voice.
         for pid in result.personal:
             if pid not in self.personal_audio:
-                self.personal_audio[pid] = Feed(f"audio-{pid}")
+                self.personal_audio[pid] = Feed(f"audio-{pid}", "opus")
         for pid, p in self.participants.items():
             p.audio_out.follow(self.personal_audio[pid] if pid in result.personal else self.shared_audio)
         self.shared_audio.publish(result.shared)

@@ -35,7 +35,7 @@ async def _publish(video: Feed, audio: Feed, seconds: float) -> None:
 
 
 async def test_a_write_error_stops_the_recording_and_is_reported() -> None:
-    video, audio = Feed("video"), Feed("audio")
+    video, audio = Feed("video", "h264"), Feed("audio", "opus")
     failures: list[str] = []
     # /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
     recorder = Recorder(Path("/dev/full"), video, audio, failures.append)
@@ -47,7 +47,7 @@ async def test_a_write_error_stops_the_recording_and_is_reported() -> None:
 
 
 async def test_a_recording_file_plays_while_it_is_still_being_written(tmp_path: Path) -> None:
-    video, audio = Feed("video"), Feed("audio")
+    video, audio = Feed("video", "h264"), Feed("audio", "opus")
     recorder = Recorder(tmp_path / "live.mp4", video, audio, lambda message: None)
     recorder.start()
     await _publish(video, audio, 3.0)
@@ -60,7 +60,7 @@ async def test_a_recording_file_plays_while_it_is_still_being_written(tmp_path: 
 
 
 async def test_a_recording_finishes_as_a_fast_start_mp4_and_an_empty_one_as_no_media(tmp_path: Path) -> None:
-    video, audio = Feed("video"), Feed("audio")
+    video, audio = Feed("video", "h264"), Feed("audio", "opus")
     recorder = Recorder(tmp_path / "rec.part.mp4", video, audio, lambda message: None)
     recorder.start()
     began = time.monotonic()
@@ -83,7 +83,8 @@ async def test_a_recording_finishes_as_a_fast_start_mp4_and_an_empty_one_as_no_m
     assert (tmp_path / "rec.jpg").read_bytes()[:2] == b"\xff\xd8"
 
     # Stopped before the composite's first keyframe: an empty file, nothing made of it.
-    empty = Recorder(tmp_path / "empty.part.mp4", Feed("video"), Feed("audio"), lambda message: None)
+    video, audio = Feed("video", "h264"), Feed("audio", "opus")
+    empty = Recorder(tmp_path / "empty.part.mp4", video, audio, lambda message: None)
     empty.start()
     empty.stop()
     facts = finalize_recording(tmp_path / "empty.part.mp4", tmp_path / "empty.mp4", tmp_path / "empty.jpg")
