@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import av
+import httpx
 import numpy as np
 import pytest
 import pytest_asyncio
@@ -147,6 +148,17 @@ async def _browser_behind(
     return ann, link
 
 
+async def _frames_dropped(base: str, room_id: object) -> float:
+    """The room's uplink video frames the node could not decode (``/metrics``, read live; the
+    room label is the node's key for it, ``<prefix>:<room id>``)."""
+    async with httpx.AsyncClient(timeout=10) as http:
+        text = (await http.get(f"{base}/metrics")).text
+    sample = rf'^podium_media_room_video_frames_dropped_total\{{[^}}]*room="[^"]*:{room_id}"[^}}]*\}} (\S+)$'
+    values = re.findall(sample, text, re.M)
+    assert values, "no frames-dropped counter for the room in /metrics"
+    return sum(float(value) for value in values)
+
+
 async def _watcher(meeting: Meeting, room: str) -> tuple[SyntheticParticipant, TileUpdates]:
     watcher = await SyntheticParticipant.join(
         meeting.tenant, room, "maroon", PALETTE["maroon"], TONES_HZ[0], loud=False,
@@ -160,7 +172,8 @@ async def _watcher(meeting: Meeting, room: str) -> tuple[SyntheticParticipant, T
 async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_rate(
     net: Netem, turn: TurnServer, meeting: Meeting
 ) -> None:
-    room = await meeting.room(media_mode="mcu")
+    info = await meeting.tenant.room(media_mode="mcu")
+    room, base = info["slug"], meeting.tenant.base_url
     ann, link = await _browser_behind(meeting, net, turn, room, "loss5")
     watcher, updates = await _watcher(meeting, room)
     try:
@@ -170,9 +183,11 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
             "ann's camera on the composite",
         )
         await asyncio.sleep(2)  # past the first keyframes
+        dropped_before = await _frames_dropped(base, info["id"])
         before, net_before, start = await mcu_stats(ann), await net.stats(link.name), time.monotonic()
         await asyncio.sleep(6)
         after, net_after, end = await mcu_stats(ann), await net.stats(link.name), time.monotonic()
+        dropped = await _frames_dropped(base, info["id"]) - dropped_before
         assert before and after and before["inbound"] and after["inbound"]
         seconds = end - start
 
@@ -191,10 +206,15 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         # (A busy machine alone froze it 0.7 s once; without repair, 5 % loss freezes it every second.)
         assert frozen < 1.0, f"Ann's composite froze for {frozen:.1f}s in {seconds:.0f}s"
         # ...and the room sees Ann's camera at full rate, 5 % of her packets lost on the way up.
+        # (On a starved machine her frames reach the node in bunches, and a composite of 15 a
+        # second shows one of each bunch: fewer seen, none lost. The node's count of her frames it
+        # could not decode tells that from loss left unrepaired: with NACKs off it dropped 106 of
+        # 120 and the room saw 2 fps; repaired, none.)
         seen = updates.rate(start, end)
-        assert seen >= 0.8 * full, (
+        assert seen >= 0.8 * full or (seen >= 0.6 * full and dropped <= 0.05 * sent * seconds), (
             f"the room sees {seen:.1f} new frames of Ann's camera a second "
-            f"(in a composite of {composite:.1f} fps, her camera sending {sent:.1f})"
+            f"(in a composite of {composite:.1f} fps, her camera sending {sent:.1f}; "
+            f"{dropped:.0f} of her frames not decoded at the node)"
         )
 
         # All of it crossed her lossy link, through TURN, and the loss was real both ways.
@@ -205,7 +225,7 @@ async def test_a_browser_on_a_lossy_link_gets_the_room_and_reaches_it_at_full_ra
         assert after["inbound"]["packetsLost"] > before["inbound"]["packetsLost"]
         print(
             f"loss5: Ann plays {shown:.1f} fps (frozen {frozen:.2f}s), the room sees her at {seen:.1f} fps "
-            f"(composite {composite:.1f}, camera {sent:.1f})"
+            f"(composite {composite:.1f}, camera {sent:.1f}, {dropped:.0f} frames not decoded)"
         )
     finally:
         await watcher.leave()
