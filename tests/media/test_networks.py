@@ -241,7 +241,9 @@ async def test_a_receiver_on_a_slow_downlink_drops_to_360p_while_a_direct_one_ke
 
     # Once on 360p it plays. The move itself may stall it a moment (the capped link's queue still
     # holds 720p packets, and a busy machine adds to it: 0.2-2.8 s seen), never past 3 s; after
-    # that it gets every frame: no freeze a person would notice (a second or more) in the last 4 s.
+    # that it gets every frame: no freeze a person would notice (a second or more) in the last 4 s,
+    # at full rate (as the direct receiver, decoding in this same process, keeps up with: a
+    # starved test process decodes fewer, 9.2 fps seen beside a benchmark).
     # Until the move the 720p frames it gets are missing packets the link dropped: they never
     # decode (1.3-1.8 s on an idle machine, 3-4.5 s on a busy one; 5-7 s when only its falling
     # estimate moved it).
@@ -250,7 +252,9 @@ async def test_a_receiver_on_a_slow_downlink_drops_to_360p_while_a_direct_one_ke
     settled = end - 4
     assert slow_log.longest_gap(settled, end) < 1.0, "the slow receiver still freezes on 360p"
     after = slow_log.between(settled, end)
-    assert len(after) / (end - settled) >= 12, f"{len(after) / (end - settled):.1f} fps on 360p"
+    direct = len(fast_log.between(settled, end)) / (end - settled)
+    slow_rate = len(after) / (end - settled)
+    assert slow_rate >= min(12, 0.8 * direct), f"{slow_rate:.1f} fps on 360p ({direct:.1f} at 720p, direct)"
     assert {(w, h) for _, w, h in after} == {(640, 360)}
     # The direct receiver was never dragged down: 720p at full rate throughout.
     assert fast_log.frames, "the direct receiver decoded no composite"

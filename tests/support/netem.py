@@ -1,7 +1,9 @@
 """The impairing UDP relay behind ``tests.support.network``: ``python -m tests.support.netem``.
 
 A process of its own, so that a busy test or load generator never delays the
-packets it holds (its timers are the network's delay). Commands come as JSON
+packets it holds (its timers are the network's delay), at a higher priority than
+the rest where the machine allows it (``NETWORK_NICENESS``): it stands for a network,
+and a network's timing does not depend on how busy the endpoints' CPUs are. Commands come as JSON
 lines on stdin (``link``, ``set``, ``outage``, ``stats``), replies go to stdout.
 
 Each link listens on a port of 127.0.0.1. Every client address seen there gets a
@@ -12,6 +14,8 @@ ICE candidates keep distinct TURN allocations, as they would through a NAT.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
 import struct
 import sys
@@ -20,7 +24,7 @@ from typing import Any, cast
 
 import msgspec
 
-from tests.support.network import DirectionStats, Impairment, Profile
+from tests.support.network import NETWORK_NICENESS, DirectionStats, Impairment, Profile
 
 Address = tuple[str, int]
 
@@ -206,6 +210,8 @@ class Relay:
 
 
 async def main() -> None:
+    with contextlib.suppress(PermissionError):
+        os.nice(NETWORK_NICENESS)
     relay = Relay()
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

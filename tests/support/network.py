@@ -36,6 +36,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "NETWORK_NICENESS",
     "PROFILES",
     "DirectionStats",
     "Impairment",
@@ -80,6 +81,11 @@ def _both(name: str, outage_s: float = 0.0, **impairment: Any) -> Profile:
     each = Impairment(**impairment)
     return Profile(name=name, up=each, down=each, outage_s=outage_s)
 
+
+#: The niceness of the processes that stand for the network (the impairing relay, the TURN
+#: server): ahead of the endpoints, whose load must not bend the network's timing. Raising a
+#: priority needs the right to (root in CI and here); without it they run as everything else.
+NETWORK_NICENESS = -10
 
 #: The profiles of issue 15, by name.
 PROFILES: dict[str, Profile] = {

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from podium.core.realtime.ice import turn_credentials
+from tests.support.network import NETWORK_NICENESS
 
 __all__ = ["TurnServer", "turn_server"]
 
@@ -67,7 +68,11 @@ def turn_server() -> Iterator[TurnServer]:
         log.touch()
         # Relay ports from a range of their own, away from the ephemeral ports tests bind.
         low = 20000 + (port % 400) * 100
+        # ``nice`` runs it at the network's priority, or as is where that is not allowed.
         command = [
+            "nice",
+            "-n",
+            str(NETWORK_NICENESS),
             binary,
             "-n",
             "--no-cli",
