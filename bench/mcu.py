@@ -83,7 +83,7 @@ from websockets.asyncio.client import connect
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.mcu_browser import browser_in_room
 from bench.mcu_load import LoadSpec, mint_tokens, plan, run_load
-from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
+from bench.realtime import free_port, machine, podium_cli, serve_podium, versions
 from podium.media import control
 from tests.support.rtmp import RtmpServer
 
@@ -544,12 +544,7 @@ def start_podium(workdir: Path, stack: contextlib.ExitStack, server_cpus: list[i
     )
     podium_cli(env, "migrate", as_json=False)
     tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
-    port = free_port()
-    log = workdir / "podium.log"
-    argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
-    proc = stack.enter_context(spawned(argv, env, log, None))
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, proc, log)
+    base, _ = serve_podium(stack, env, workdir)
     return Stack(base, tenant, env, media_argv, media_url, workdir)
 
 

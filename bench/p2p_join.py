@@ -34,7 +34,7 @@ from playwright.async_api import Browser, async_playwright
 
 # bench/ is a folder of scripts run by path, which puts bench/ itself, not the repository, on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.realtime import free_port, machine, podium_cli, spawned, versions, wait_healthy
+from bench.realtime import machine, podium_cli, serve_podium, versions
 from tests.support.browser import CHROMIUM_ARGS, require_chromium
 
 #: Installed before the page's own scripts: note when a remote tile first presents a frame.
@@ -116,12 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         podium_cli(
             env, "room", "create", tenant["tenant"], room, "--name", "P2P benchmark", "--media-mode", "p2p"
         )
-        port = free_port()
-        log = workdir / "podium.log"
-        argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
-        proc = stack.enter_context(spawned(argv, env, log, None))
-        base = f"http://127.0.0.1:{port}"
-        wait_healthy(base, proc, log)
+        base, _ = serve_podium(stack, env, workdir)
         times = asyncio.run(run(base, tenant["secret"], room, args.joins, args.timeout))
 
     figures = {

@@ -160,6 +160,20 @@ def podium_cli(env: dict[str, str], *args: str, as_json: bool = True) -> Any:
     return json.loads(done.stdout.strip().splitlines()[-1]) if as_json else None
 
 
+def serve_podium(
+    stack: contextlib.ExitStack, env: dict[str, str], workdir: Path, cpu: int | None = None
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """``podium serve`` on a free port (log in ``workdir``, stopped with ``stack``), once healthy:
+    its base URL and process."""
+    port = free_port()
+    log = workdir / "podium.log"
+    argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
+    proc = stack.enter_context(spawned(argv, env, log, cpu))
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base, proc, log)
+    return base, proc
+
+
 def start_podium(stack: contextlib.ExitStack, workdir: Path, room: str, cpu: int | None) -> Server:
     """A fresh ``podium serve``: SQLite under ``workdir`` unless PODIUM_DATABASE_URL is set."""
     env = dict(
@@ -174,12 +188,7 @@ def start_podium(stack: contextlib.ExitStack, workdir: Path, room: str, cpu: int
     podium_cli(env, "migrate", as_json=False)
     tenant = podium_cli(env, "tenant", "create", f"bench-{uuid.uuid4().hex[:6]}")
     podium_cli(env, "room", "create", tenant["tenant"], room, "--name", "Benchmark")
-    port = free_port()
-    log = workdir / "podium.log"
-    argv = [sys.executable, "-m", "podium.core.cli", "serve", "--port", str(port)]
-    proc = stack.enter_context(spawned(argv, env, log, cpu))
-    base = f"http://127.0.0.1:{port}"
-    wait_healthy(base, proc, log)
+    base, proc = serve_podium(stack, env, workdir, cpu)
     server = podium_server(base, tenant["secret"], room)
     server.pid = proc.pid
     return server
